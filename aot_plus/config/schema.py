@@ -1,0 +1,21 @@
+"""The whole experiment config: one typed section per package, each defined next to the code that reads it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aot_plus.data.config import DataConfig
+from aot_plus.inference.config import EvalConfig
+from aot_plus.memory.config import MemoryConfig
+from aot_plus.models.config import ModelConfig
+from aot_plus.train.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Root of every config file: ``model``, ``memory``, ``data``, ``train`` and ``eval`` sections."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
