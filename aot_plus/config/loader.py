@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import difflib
 import os
+import re
 import tempfile
 import types
 import typing
@@ -34,6 +35,9 @@ T = TypeVar("T")
 #: Where ``section=NAME`` overrides look for ``NAME.yaml`` (relative to the configs root).
 SECTION_DIRS: dict[str, str] = {"model": "models", "memory": "memory", "data": "data", "train": "stages",
                                 "eval": "eval"}
+
+
+_YAML11_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class ConfigError(ValueError):
@@ -132,6 +136,9 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str) and _YAML11_FLOAT.fullmatch(value.strip()):
+            # YAML 1.1 (PyYAML) reads exponent literals without a dot, such as 1e-3, as strings.
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)

@@ -121,3 +121,10 @@ def test_base_cycle_is_reported(tmp_path):
     write(tmp_path / "b.yaml", "_base_: a.yaml\n")
     with pytest.raises(ConfigError, match="includes itself"):
         load_config(a, schema=Root)
+
+
+def test_exponent_literals_read_as_floats():
+    cfg = load_config(None, ["memory.policy={name: scored, factor: 1e-3}"], schema=Root)
+    assert cfg.memory.policy.factor == 1e-3
+    with pytest.raises(ConfigError, match="expected a number"):
+        from_dict(Root, {"memory": {"policy": {"name": "scored", "factor": "fast"}}})
