@@ -1,0 +1,1 @@
+"""Layers of the AOT-family networks: attention primitives, LSTT blocks, GPM layers, position embeddings."""

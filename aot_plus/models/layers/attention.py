@@ -1,0 +1,283 @@
+"""Attention primitives of AOT and DeAOT (``model.md`` section 7).
+
+Global attention uses PyTorch's fused ``scaled_dot_product_attention`` unless the caller asks for the attention
+mass per memory frame (the relevance policies); then the probabilities are computed explicitly in the input dtype,
+as the reference does when it records them. Windowed (local) attention is pure PyTorch: one pass over the
+``(2r+1)^2`` window offsets for the logits and one for the value aggregation, so no ``[L, L]`` matrix and no
+``(2r+1)^2``-fold copy of the keys is ever built.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from aot_plus.models.layers.basic import DWConv2d, silu, xavier_init
+
+Mass = Optional[Tensor]
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[int] = None) -> tuple[Tensor, Mass]:
+    """Multi-head softmax attention on sequences.
+
+    Args:
+        q: ``[Lq, B, heads * dq]`` queries (unscaled).
+        k: ``[Lk, B, heads * dq]`` keys.
+        v: ``[Lk, B, heads * dv]`` values.
+        heads: number of heads; channel ``c`` belongs to head ``c // d``.
+        mass_frames: when given, ``Lk = T * L`` memory tokens of ``T = mass_frames`` frames (frame-major) and the
+            attention mass per frame is returned: probabilities averaged over heads, summed over each frame's
+            tokens, ``[B, Lq, T]``.
+
+    Returns:
+        ``[Lq, B, heads * dv]`` (heads concatenated in order) and the mass or None.
+    """
+    lq, batch, _ = q.shape
+    qh = q.view(lq, batch, heads, -1).permute(1, 2, 0, 3)
+    kh = k.view(k.shape[0], batch, heads, -1).permute(1, 2, 0, 3)
+    vh = v.view(v.shape[0], batch, heads, -1).permute(1, 2, 0, 3)
+    if mass_frames is None:
+        out = F.scaled_dot_product_attention(qh, kh, vh)
+        mass = None
+    else:
+        probs = torch.softmax((qh / math.sqrt(qh.shape[-1])) @ kh.transpose(-1, -2), dim=-1)
+        out = probs @ vh
+        mass = probs.view(batch, heads, lq, mass_frames, -1).mean(dim=1).sum(dim=-1)
+    return out.permute(2, 0, 1, 3).reshape(lq, batch, -1), mass
+
+
+class MultiheadAttention(nn.Module):
+    """AOT multi-head attention (``model.md`` 7.1); keys ``linear_{Q,K,V}`` (with ``use_linear``), ``projection``.
+
+    Args:
+        dim: model width C.
+        heads: number of heads (head width ``C / heads``).
+        use_linear: project Q, K, V with their own linears first (the self-attention).
+    """
+
+    def __init__(self, dim: int, heads: int, use_linear: bool = True) -> None:
+        super().__init__()
+        self.heads = heads
+        if use_linear:
+            self.linear_Q = nn.Linear(dim, dim)
+            self.linear_K = nn.Linear(dim, dim)
+            self.linear_V = nn.Linear(dim, dim)
+        self.use_linear = use_linear
+        self.projection = nn.Linear(dim, dim)
+        xavier_init(self)
+
+    def forward(self, q: Tensor, k: Tensor, v: Tensor, mass_frames: Optional[int] = None) -> tuple[Tensor, Mass]:
+        """Attend ``q`` ``[Lq, B, C]`` over ``k``, ``v`` ``[Lk, B, C]``; see :func:`attend` for ``mass_frames``."""
+        if self.use_linear:
+            q, k, v = self.linear_Q(q), self.linear_K(k), self.linear_V(v)
+        out, mass = attend(q, k, v, self.heads, mass_frames)
+        return self.projection(out), mass
+
+
+class GatedPropagation(nn.Module):
+    """DeAOT gated attention (``model.md`` 7.2): ``softmax(Q K^T / sqrt(d_att)) V * U``, depthwise conv, projection.
+
+    Args:
+        d_qk: query/key input width (with ``use_linear``).
+        d_vu: value/gate input width; the output width.
+        heads: number of heads.
+        d_att: per-head query/key width.
+        use_linear: project Q (= K), V and U with ``linear_QK``, ``linear_V1/V2``, ``linear_U1/U2``.
+        expand_ratio: the value/gate width is ``expand_ratio * d_vu``.
+        dropout: ``Dropout2d`` rate of the depthwise conv (training only).
+    """
+
+    def __init__(self, d_qk: int, d_vu: int, heads: int, d_att: int, use_linear: bool = True,
+                 expand_ratio: float = 2.0, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.heads = heads
+        self.d_vu = d_vu
+        self.expand_dim = int(d_vu * expand_ratio)
+        self.use_linear = use_linear
+        if use_linear:
+            half = self.expand_dim // 2
+            self.linear_QK = nn.Linear(d_qk, d_att * heads)
+            self.linear_V1 = nn.Linear(d_vu // 2, half)
+            self.linear_V2 = nn.Linear(d_vu // 2, half)
+            self.linear_U1 = nn.Linear(d_vu // 2, half)
+            self.linear_U2 = nn.Linear(d_vu // 2, half)
+        self.dw_conv = DWConv2d(self.expand_dim, dropout)
+        self.projection = nn.Linear(self.expand_dim, d_vu)
+        xavier_init(self)
+
+    def _join_halves(self, first: Tensor, second: Tensor) -> Tensor:
+        if self.heads == 1:
+            return torch.cat([first, second], dim=-1)
+        length, batch, _ = first.shape
+        per_head = self.expand_dim // self.heads // 2
+        joined = torch.cat([first.view(length, batch, self.heads, per_head),
+                            second.view(length, batch, self.heads, per_head)], dim=-1)
+        return joined.view(length, batch, self.expand_dim)
+
+    def forward(self, q: Tensor, k: Tensor, v: Tensor, u: Tensor, size_2d: tuple[int, int],
+                mass_frames: Optional[int] = None) -> tuple[Tensor, Mass]:
+        """Propagate ``v`` to the queries, gated by ``u`` ``[Lq, B, expand]``; see :func:`attend` for the mass."""
+        if self.use_linear:
+            q = k = self.linear_QK(q)
+            v1, v2 = torch.split(v, self.d_vu // 2, dim=-1)
+            v = silu(self._join_halves(self.linear_V1(v1), self.linear_V2(v2)))
+            u1, u2 = torch.split(u, self.d_vu // 2, dim=-1)
+            u = silu(self._join_halves(self.linear_U1(u1), self.linear_U2(u2)))
+        out, mass = attend(q, k, v, self.heads, mass_frames)
+        out = self.dw_conv(out * u, size_2d)
+        return self.projection(out), mass
+
+
+def _window_offsets(radius: int, dilation: int) -> list[tuple[int, int]]:
+    size = 2 * radius + 1
+    return [(dy * dilation, dx * dilation) for dy in range(size) for dx in range(size)]
+
+
+def window_valid(size_2d: tuple[int, int], radius: int, dilation: int, device: torch.device) -> Tensor:
+    """``[W*W, h, w]`` bool: whether window position ``n = dy * W + dx`` of each query reads inside the map."""
+    h, w = size_2d
+    steps = torch.arange(-radius, radius + 1, device=device) * dilation
+    ys = torch.arange(h, device=device)[None, :] + steps[:, None]
+    xs = torch.arange(w, device=device)[None, :] + steps[:, None]
+    valid_y = (ys >= 0) & (ys < h)
+    valid_x = (xs >= 0) & (xs < w)
+    return (valid_y[:, None, :, None] & valid_x[None, :, None, :]).reshape(-1, h, w)
+
+
+def window_logits(q: Tensor, k: Tensor, radius: int, dilation: int) -> Tensor:
+    """Dot products of each query with the keys of its window (out-of-map keys read as zero).
+
+    Args:
+        q: ``[N, d, h, w]`` (already scaled).
+        k: ``[N, d, h, w]``.
+
+    Returns:
+        ``[N, W*W, h, w]``, window position ``n = dy * W + dx`` = key offset ``((dy - r) * dil, (dx - r) * dil)``.
+    """
+    n, _, h, w = q.shape
+    pad = radius * dilation
+    padded = F.pad(k, (pad, pad, pad, pad))
+    offsets = _window_offsets(radius, dilation)
+    out = q.new_empty(n, len(offsets), h, w)
+    for index, (oy, ox) in enumerate(offsets):
+        out[:, index] = (q * padded[:, :, oy:oy + h, ox:ox + w]).sum(dim=1)
+    return out
+
+
+def window_aggregate(probs: Tensor, v: Tensor, radius: int, dilation: int) -> Tensor:
+    """Sum of the window's values weighted by the attention probabilities (out-of-map values are zero).
+
+    Args:
+        probs: ``[N, W*W, h, w]``.
+        v: ``[N, c, h, w]``.
+
+    Returns:
+        ``[N, c, h, w]``.
+    """
+    _, _, h, w = v.shape
+    pad = radius * dilation
+    padded = F.pad(v, (pad, pad, pad, pad))
+    out = torch.zeros_like(v)
+    for index, (oy, ox) in enumerate(_window_offsets(radius, dilation)):
+        out = out.addcmul(probs[:, index:index + 1], padded[:, :, oy:oy + h, ox:ox + w])
+    return out
+
+
+def window_softmax(logits: Tensor, valid: Tensor) -> Tensor:
+    """Softmax over the window axis (dim 1 of ``[N, W*W, h, w]``) with out-of-map positions at probability 0."""
+    fill = -1e8 if logits.dtype == torch.float32 else -1e4
+    return torch.softmax(logits.masked_fill(~valid, fill), dim=1)
+
+
+class LocalGatedPropagation(nn.Module):
+    """DeAOT windowed gated attention (``model.md`` 7.3); keys ``relative_emb_k``, ``dw_conv``, ``projection``.
+
+    Args:
+        d_vu: output width; values and gates are ``expand_ratio * d_vu`` wide.
+        heads: number of heads.
+        d_att: per-head query/key width.
+        radius: window radius r (window ``2 r + 1``).
+        dilation: window dilation.
+        relative_emb: learned per-window-position logit bias computed from the query.
+        expand_ratio: value/gate expansion.
+        dropout: ``Dropout2d`` rate of the depthwise conv (training only).
+    """
+
+    def __init__(self, d_vu: int, heads: int, d_att: int, radius: int = 7, dilation: int = 1,
+                 relative_emb: bool = True, expand_ratio: float = 2.0, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.heads = heads
+        self.d_att = d_att
+        self.radius = radius
+        self.dilation = dilation
+        self.expand_dim = int(d_vu * expand_ratio)
+        window = (2 * radius + 1) ** 2
+        self.relative_emb_k = (nn.Conv2d(d_att * heads, heads * window, kernel_size=1, groups=heads)
+                               if relative_emb else None)
+        self.dw_conv = DWConv2d(self.expand_dim, dropout)
+        self.projection = nn.Linear(self.expand_dim, d_vu)
+
+    def forward(self, q: Tensor, k: Tensor, v: Tensor, u: Tensor, size_2d: tuple[int, int]) -> Tensor:
+        """Attend each query ``q`` ``[B, heads*d_att, h, w]`` over its window of ``k`` (same shape) and ``v``
+        ``[B, expand, h, w]``; gate ``u`` is ``[L, B, expand]``. Returns ``[L, B, d_vu]``."""
+        batch, _, h, w = v.shape
+        heads = self.heads
+        logits = window_logits((q / math.sqrt(self.d_att)).reshape(batch * heads, self.d_att, h, w),
+                               k.reshape(batch * heads, self.d_att, h, w), self.radius, self.dilation)
+        if self.relative_emb_k is not None:
+            logits = logits + self.relative_emb_k(q).view(batch * heads, -1, h, w)
+        probs = window_softmax(logits, window_valid((h, w), self.radius, self.dilation, q.device))
+        agg = window_aggregate(probs, v.reshape(batch * heads, -1, h, w), self.radius, self.dilation)
+        agg = agg.view(batch, -1, h * w).permute(2, 0, 1)
+        out = self.dw_conv(agg * u, size_2d)
+        return self.projection(out)
+
+
+class LocalAttention(nn.Module):
+    """Zoo AOT windowed multi-head attention (``model.md`` 7.4, aot-benchmark ``MultiheadLocalAttentionV2``).
+
+    Keys: ``relative_emb_v`` ``[heads, C/heads, W*W]`` (a learned value bias per window position),
+    ``relative_emb_k`` (grouped 1x1 conv), ``projection``.
+
+    Args:
+        dim: model width C.
+        heads: number of heads.
+        radius: window radius r.
+        dilation: window dilation.
+        relative_emb: learned relative key/value embeddings.
+    """
+
+    def __init__(self, dim: int, heads: int, radius: int = 7, dilation: int = 1, relative_emb: bool = True) -> None:
+        super().__init__()
+        self.heads = heads
+        self.head_dim = dim // heads
+        self.radius = radius
+        self.dilation = dilation
+        window = (2 * radius + 1) ** 2
+        if relative_emb:
+            self.relative_emb_v = nn.Parameter(torch.zeros(heads, dim // heads, window))
+            self.relative_emb_k = nn.Conv2d(dim, heads * window, kernel_size=1, groups=heads)
+        else:
+            self.relative_emb_v = None
+            self.relative_emb_k = None
+        self.projection = nn.Linear(dim, dim)
+
+    def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """Attend ``q`` over its window of ``k``, ``v`` (all ``[B, C, h, w]``); returns ``[L, B, C]``."""
+        batch, channels, h, w = v.shape
+        heads, head_dim = self.heads, self.head_dim
+        logits = window_logits((q / math.sqrt(head_dim)).reshape(batch * heads, head_dim, h, w),
+                               k.reshape(batch * heads, head_dim, h, w), self.radius, self.dilation)
+        if self.relative_emb_k is not None:
+            logits = logits + self.relative_emb_k(q).view(batch * heads, -1, h, w)
+        probs = window_softmax(logits, window_valid((h, w), self.radius, self.dilation, q.device))
+        agg = window_aggregate(probs, v.reshape(batch * heads, head_dim, h, w), self.radius, self.dilation)
+        agg = agg.view(batch, heads, head_dim, h * w)
+        if self.relative_emb_v is not None:
+            bias = torch.einsum("bhnl,hcn->bhcl", probs.view(batch, heads, -1, h * w), self.relative_emb_v)
+            agg = agg + bias
+        out = agg.reshape(batch, channels, h * w).permute(2, 0, 1)
+        return self.projection(out)

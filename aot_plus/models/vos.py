@@ -1,0 +1,127 @@
+"""The parts every AOT-family network shares: encoder, projector, identity bank, temporal PE and the frame API.
+
+A network is used frame by frame by a session (``aot_plus.engine``), which owns the memories:
+
+* :meth:`VOSModel.encode` -- image to features ``[x4, x8, x16, E]`` (E = projected stride-16 map);
+* :meth:`VOSModel.identity_map` / :meth:`VOSModel.embed_identity` -- mask (hard one-hot or soft probabilities) to
+  the identity embedding ``ID`` ``[L, B, C]``;
+* :meth:`VOSModel.propagate` -- one frame through the transformer, against given memories (or, for a reference
+  frame, against itself with ``ID``);
+* :meth:`VOSModel.decode` -- stride-4 identity logits;
+* :meth:`VOSModel.memorize` -- the frame's long- and short-term memory entries once its ``ID`` is known.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from aot_plus.models.layers.basic import map_to_seq, seq_to_map
+from aot_plus.models.layers.lstt import Memory, StackOutput
+from aot_plus.models.layers.position import TemporalPE, temporal_pe_rows
+
+
+class VOSModel(nn.Module):
+    """Base of :class:`~aot_plus.models.aot.AOT` and :class:`~aot_plus.models.deaot.DeAOT`.
+
+    Subclasses build, in this order (it fixes the state_dict order of the released checkpoints): ``encoder``,
+    ``encoder_projector``, ``LSTT``, ``decoder``, ``patch_wise_id_bank`` (via :meth:`_build_identity_bank`) and
+    their own extras, and call :meth:`_build_temporal_pe`.
+
+    Attributes:
+        max_obj_num: identities per group; logits have ``max_obj_num + 1`` channels.
+        ignore_token: the identity bank has an extra "ignore" input channel.
+        align_corners: the model's bilinear resize setting.
+    """
+
+    max_obj_num: int
+    ignore_token: bool
+    align_corners: bool
+    tpe_max_interp_frames: int
+
+    def _build_identity_bank(self, id_dim: int, embed_dim: int, align_corners: bool) -> None:
+        kernel, padding = (17, 8) if align_corners else (16, 0)
+        self.patch_wise_id_bank = nn.Conv2d(id_dim, embed_dim, kernel_size=kernel, stride=16, padding=padding)
+        with torch.no_grad():
+            nn.init.orthogonal_(self.patch_wise_id_bank.weight.view(embed_dim, -1), gain=float(kernel) ** -2)
+
+    def _build_temporal_pe(self, enabled: bool, slots: int, dim: int, max_interp_frames: int) -> None:
+        self.tpe_max_interp_frames = max_interp_frames
+        if not enabled:
+            self.cur_pos_emb = None
+            self.mem_pos_emb = None
+            return
+        self.cur_pos_emb = nn.Parameter(torch.empty(1, dim))
+        self.mem_pos_emb = nn.Parameter(torch.empty(slots, dim))
+        for param in (self.cur_pos_emb, self.mem_pos_emb):
+            nn.init.trunc_normal_(param, std=0.05, a=-2.0, b=2.0)
+
+    def encode(self, image: Tensor) -> list[Tensor]:
+        """Encode a normalised image ``[B, 3, H, W]`` to ``[x4, x8, x16, E]`` (E: ``[B, C, h, w]``)."""
+        feats = list(self.encoder(image))
+        feats[-1] = self.encoder_projector(feats[-1])
+        return feats
+
+    def identity_map(self, onehot: Tensor, ignore: Optional[Tensor] = None) -> Tensor:
+        """Identity-bank input from a mask.
+
+        Args:
+            onehot: ``[B, max_obj_num + 1, H, W]``: one-hot of a label (channel 0 = background) or probabilities.
+            ignore: ``[B, 1, H, W]`` ignore map (label == 255). None (reference frames, the reference's quirk): an
+                all-zero ignore channel and the background left as is.
+
+        Returns:
+            ``[B, id_dim, H, W]``; with the ignore token the background is zeroed where ignored and the ignore
+            map is appended.
+        """
+        if not self.ignore_token:
+            return onehot
+        if ignore is None:
+            ignore = onehot.new_zeros(onehot.shape[0], 1, *onehot.shape[2:])
+        else:
+            onehot = torch.cat([onehot[:, :1] * (ignore == 0).to(onehot.dtype), onehot[:, 1:]], dim=1)
+        return torch.cat([onehot, ignore.to(onehot.dtype)], dim=1)
+
+    def embed_identity(self, id_map: Tensor) -> Tensor:
+        """Identity embedding ``[L, B, C]`` of an identity-bank input ``[B, id_dim, H, W]``."""
+        return map_to_seq(self.patch_wise_id_bank(id_map))
+
+    def temporal_pe(self, num_frames: int) -> Optional[TemporalPE]:
+        """The temporal PE for a long-term memory of ``num_frames`` frames, or None without TPE."""
+        if self.mem_pos_emb is None:
+            return None
+        return TemporalPE(self.cur_pos_emb, temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames))
+
+    def propagate(self, feats: Sequence[Tensor], long_memories: Optional[Sequence[Memory]] = None,
+                  short_memories: Optional[Sequence[Memory]] = None, id_emb: Optional[Tensor] = None,
+                  need_mass: bool = False) -> StackOutput:
+        """Run the transformer on one frame.
+
+        Args:
+            feats: the frame's :meth:`encode` output.
+            long_memories: per layer, the long-term memory (slots ``[T, L, B, .]``, bank order).
+            short_memories: per layer, the short-term memory (slots ``[L, B, .]``).
+            id_emb: reference mode: the frame's identity embedding; the memories are then ignored.
+            need_mass: also return layer 0's long-term attention mass per memory frame ``[B, L, T]``.
+        """
+        if id_emb is None and (long_memories is None or short_memories is None):
+            raise ValueError("propagate needs the memories, or an identity embedding for a reference frame")
+        num_frames = 1 if id_emb is not None else long_memories[0][0].shape[0]
+        return self._transformer(feats[-1], long_memories, short_memories, id_emb, self.temporal_pe(num_frames),
+                                 need_mass)
+
+    def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
+                     short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
+                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+        raise NotImplementedError
+
+    def decode(self, feats: Sequence[Tensor], stack: StackOutput) -> Tensor:
+        """Stride-4 identity logits ``[B, max_obj_num + 1, h4, w4]`` of a propagated frame."""
+        size_2d = tuple(feats[-1].shape[-2:])
+        inputs = [feats[-1]] + [seq_to_map(f, size_2d) for f in stack.features]
+        return self.decoder(inputs, feats)
+
+    def memorize(self, stack: StackOutput, id_emb: Tensor) -> tuple[list[Memory], list[Memory]]:
+        """Per layer, the frame's long-term and short-term memory entries for its identity embedding ``id_emb``."""
+        return self.LSTT.memorize(stack.states, id_emb)

@@ -1,0 +1,95 @@
+"""Attention primitives against brute-force implementations (spec model.md section 7)."""
+import math
+
+import pytest
+import torch
+
+from aot_plus.models.layers.attention import (LocalAttention, LocalGatedPropagation, attend, window_aggregate,
+                                              window_logits, window_softmax, window_valid)
+
+
+def _dense_window(q, k, v, radius, dilation, rel=None):
+    """Per-query loops: softmax over in-map window positions of <q, k> (+ rel), sum of the values."""
+    n, _, h, w = q.shape
+    size = 2 * radius + 1
+    out = torch.zeros(n, v.shape[1], h, w, dtype=torch.float64)
+    probs = torch.zeros(n, size * size, h, w, dtype=torch.float64)
+    for b in range(n):
+        for y in range(h):
+            for x in range(w):
+                logits, values, index = [], [], []
+                for dy in range(size):
+                    for dx in range(size):
+                        ky, kx = y + (dy - radius) * dilation, x + (dx - radius) * dilation
+                        if 0 <= ky < h and 0 <= kx < w:
+                            pos = dy * size + dx
+                            logit = (q[b, :, y, x].double() * k[b, :, ky, kx].double()).sum()
+                            if rel is not None:
+                                logit = logit + rel[b, pos, y, x].double()
+                            logits.append(logit)
+                            values.append(v[b, :, ky, kx].double())
+                            index.append(pos)
+                p = torch.softmax(torch.stack(logits), 0)
+                out[b, :, y, x] = (p[:, None] * torch.stack(values)).sum(0)
+                probs[b, index, y, x] = p
+    return out, probs
+
+
+@pytest.mark.parametrize("radius,dilation", [(2, 1), (1, 2), (7, 1)])
+def test_window_functions_match_brute_force(radius, dilation):
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 4, 5, 6), torch.randn(2, 4, 5, 6), torch.randn(2, 3, 5, 6)
+    probs = window_softmax(window_logits(q, k, radius, dilation), window_valid((5, 6), radius, dilation, q.device))
+    out = window_aggregate(probs, v, radius, dilation)
+    expected, expected_probs = _dense_window(q, k, v, radius, dilation)
+    torch.testing.assert_close(probs.double(), expected_probs, atol=1e-6, rtol=0)
+    torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=0)
+
+
+def test_local_gated_propagation_matches_brute_force():
+    torch.manual_seed(1)
+    module = LocalGatedPropagation(d_vu=8, heads=1, d_att=4, radius=2).eval()
+    h, w = 4, 5
+    q, k, v = torch.randn(1, 4, h, w), torch.randn(1, 4, h, w), torch.randn(1, 16, h, w)
+    u = torch.randn(h * w, 1, 16)
+    rel = module.relative_emb_k(q)
+    agg, _ = _dense_window(q / math.sqrt(4), k, v, 2, 1, rel)
+    gated = agg.float().view(1, 16, h * w).permute(2, 0, 1) * u
+    expected = module.projection(module.dw_conv(gated, (h, w)))
+    torch.testing.assert_close(module(q, k, v, u, (h, w)), expected, atol=1e-5, rtol=0)
+
+
+def test_zoo_local_attention_adds_the_relative_value_bias():
+    torch.manual_seed(2)
+    module = LocalAttention(dim=8, heads=2, radius=1).eval()
+    torch.nn.init.normal_(module.relative_emb_v)
+    h, w = 3, 4
+    q, k, v = torch.randn(1, 8, h, w), torch.randn(1, 8, h, w), torch.randn(1, 8, h, w)
+    rel = module.relative_emb_k(q).view(2, 9, h, w)
+    heads = []
+    for head in range(2):
+        sl = slice(4 * head, 4 * head + 4)
+        agg, probs = _dense_window(q[:, sl] / 2.0, k[:, sl], v[:, sl], 1, 1, rel[head:head + 1])
+        bias = torch.einsum("nyx,cn->cyx", probs[0], module.relative_emb_v[head].double())
+        heads.append(agg[0] + bias)
+    expected = module.projection(torch.cat(heads).float().view(8, h * w).t()[:, None, :])
+    torch.testing.assert_close(module(q, k, v), expected, atol=1e-5, rtol=0)
+
+
+def test_attend_mass_path_matches_fused_path_and_sums_per_frame():
+    torch.manual_seed(3)
+    frames, tokens, heads = 3, 6, 4
+    q = torch.randn(tokens, 1, 16)
+    k = torch.randn(frames * tokens, 1, 16)
+    v = torch.randn(frames * tokens, 1, 8)
+    fused, none = attend(q, k, v, heads)
+    explicit, mass = attend(q, k, v, heads, mass_frames=frames)
+    assert none is None
+    torch.testing.assert_close(fused, explicit, atol=1e-5, rtol=1e-5)
+    assert mass.shape == (1, tokens, frames)
+    torch.testing.assert_close(mass.sum(-1), torch.ones(1, tokens))
+    qh = q.view(tokens, heads, 4).permute(1, 0, 2)
+    kh = k.view(frames * tokens, heads, 4).permute(1, 0, 2)
+    probs = torch.softmax(qh @ kh.transpose(1, 2) / 2.0, dim=-1)
+    expected = probs.view(heads, tokens, frames, tokens).mean(0).sum(-1)
+    torch.testing.assert_close(mass[0], expected, atol=1e-6, rtol=0)
