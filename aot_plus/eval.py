@@ -1,0 +1,97 @@
+"""Evaluate a checkpoint on a dataset split: palette PNGs in the dataset's layout, then the metric table.
+
+Usage::
+
+    python -m aot_plus.eval --config CONFIG --dataset vost|davis|youtubevos|long_videos --split val \\
+        --ckpt PATH --output DIR [--dataset-path ROOT] [--flip] [--scales 1.0 1.2 ...] [key=value ...]
+
+Several processes or GPUs: ``torchrun --nproc_per_node N -m aot_plus.eval ...`` (sequences are split between
+ranks by frame count). Finished sequence folders are skipped, so an interrupted run continues where it stopped;
+``eval.skip_finished=false`` recomputes everything. ``--ckpt none`` keeps random weights (debugging only).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, check_checkpoint, load_experiment,
+                                        parse)
+from aot_plus.inference.distributed import dist_info_from_env
+from aot_plus.inference.runner import DATASETS, ROOT_KEYS, EvalJob, evaluate_dataset
+
+log = logging.getLogger("aot_plus.eval")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m aot_plus.eval``."""
+    parser = argparse.ArgumentParser(prog="python -m aot_plus.eval", description=__doc__.splitlines()[0])
+    add_common_arguments(parser)
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--split", default="val", help="split / list name (default: val)")
+    parser.add_argument("--output", required=True, type=Path, help="results folder")
+    parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
+    parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
+    return parser
+
+
+class _FrameBar:
+    """A tqdm bar over the frames of the current sequence."""
+
+    def __init__(self) -> None:
+        self.bar: Optional[tqdm] = None
+        self.name = ""
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        if self.bar is None or name != self.name:
+            self.close()
+            self.bar = tqdm(total=total, desc=name, unit="frame", leave=False, dynamic_ncols=True)
+            self.name = name
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """Close the current bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parse(parser, argv)
+    if args.dataset_path:
+        args.overrides.append(f"{ROOT_KEYS[args.dataset]}={args.dataset_path}")
+    info = dist_info_from_env()
+    prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
+    logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)
+    cfg = load_experiment(args)
+    checkpoint = check_checkpoint(parser, args.ckpt)
+    job = EvalJob(args.dataset, args.split, args.output, checkpoint, tuple(args.sequences))
+    bar = _FrameBar() if info.is_main else None
+    try:
+        with logging_redirect_tqdm():
+            report = evaluate_dataset(cfg, job, on_frame=bar, info=info)
+    except USER_ERRORS as err:
+        sys.stderr.write(f"{prefix}error: {err}\n")
+        return 2
+    finally:
+        if bar is not None:
+            bar.close()
+    if report is not None:
+        sys.stdout.write(f"---------- Global results for {args.split} ({args.output}) ----------\n")
+        sys.stdout.write(report.global_table.to_text() + "\n")
+        sys.stdout.write(f"\n---------- Per sequence results for {args.split} ----------\n")
+        sys.stdout.write(report.per_sequence_table.to_text() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

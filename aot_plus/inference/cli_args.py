@@ -1,0 +1,89 @@
+"""Argument handling shared by ``python -m aot_plus.eval`` and ``python -m aot_plus.predict``.
+
+``key=value`` config overrides may appear anywhere on the command line, also after ``--scales 1.0 1.2``: they
+are taken out before argparse sees the options (a token is an override when it is not the value of a
+one-value option and its part before ``=`` is a dotted name).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from aot_plus.config.cli import add_config_arguments, config_from_args
+from aot_plus.models.checkpoint import CheckpointError
+from evaluation import EvaluationError
+
+_OVERRIDE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*=")
+
+#: Errors caused by bad input (files, config, data): reported as one ``error: ...`` line, no traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, CheckpointError, EvaluationError)
+
+#: ``--ckpt`` value that keeps the freshly initialised weights (debugging and tests only).
+NO_CHECKPOINT = "none"
+
+
+def split_overrides(argv: Sequence[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
+    """Separate ``key=value`` overrides from the other arguments, keeping both in order.
+
+    The value of an option that takes exactly one value (``--config a=b.yaml``) is never an override.
+    """
+    single = {opt for action in parser._actions if action.nargs is None and action.option_strings
+              for opt in action.option_strings}
+    rest: list[str] = []
+    overrides: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token in single:
+            rest.append(token)
+            value = next(tokens, None)
+            if value is not None:
+                rest.append(value)
+            continue
+        (overrides if _OVERRIDE.match(token) else rest).append(token)
+    return rest, overrides
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config``, ``--print-config``, ``--ckpt``, ``--device`` and the test-time augmentation flags."""
+    add_config_arguments(parser)
+    parser.add_argument("--ckpt", required=True,
+                        help=f"checkpoint file (state dict, training or EMA file); '{NO_CHECKPOINT}' keeps the "
+                             "random initialisation (debugging only)")
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: eval.device, 'auto')")
+    parser.add_argument("--flip", action="store_true", default=None,
+                        help="also run horizontally flipped copies and average the probabilities")
+    parser.add_argument("--scales", type=float, nargs="+", help="test-time scale factors, e.g. 1.0 1.2")
+
+
+def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), collecting overrides and turning flags into overrides."""
+    rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv, parser)
+    args = parser.parse_args(rest)
+    if args.overrides:
+        parser.error(f"unrecognised arguments: {' '.join(args.overrides)} (overrides are written key=value)")
+    if args.flip:
+        overrides.append("eval.flip=true")
+    if args.scales:
+        overrides.append("eval.scales=[" + ", ".join(repr(s) for s in args.scales) + "]")
+    if args.device:
+        overrides.append(f"eval.device={args.device}")
+    args.overrides = overrides
+    return args
+
+
+def load_experiment(args: argparse.Namespace):
+    """The typed experiment config of parsed arguments (exits with one line on a config error)."""
+    return config_from_args(args)
+
+
+def check_checkpoint(parser: argparse.ArgumentParser, ckpt: str) -> Optional[Path]:
+    """The checkpoint path, None for ``none``; a missing file ends the program with one clear line."""
+    if ckpt.lower() == NO_CHECKPOINT:
+        return None
+    path = Path(ckpt)
+    if not path.is_file():
+        parser.exit(2, f"error: checkpoint file {path} does not exist (--ckpt)\n")
+    return path

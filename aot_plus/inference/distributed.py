@@ -1,0 +1,132 @@
+"""Sharding sequences over processes started by torchrun, and choosing each process's device.
+
+Ranks exchange only small Python objects (the list of sequences to do is computed by every rank; the timing
+totals are gathered at the end), so the process group always uses the gloo backend, on CPU and GPU alike.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import random
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """This process's place in a torchrun launch (rank 0 of 1 when started directly)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0, which prints the summary and runs the metric."""
+        return self.rank == 0
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={value!r} is not an integer") from None
+
+
+def dist_info_from_env() -> DistInfo:
+    """Read ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` as torchrun sets them."""
+    return DistInfo(rank=_env_int("RANK", 0), world_size=_env_int("WORLD_SIZE", 1),
+                    local_rank=_env_int("LOCAL_RANK", 0))
+
+
+def init_distributed(info: DistInfo, timeout_s: int) -> None:
+    """Join the gloo process group when launched with more than one process (no-op otherwise)."""
+    if info.world_size > 1 and not dist.is_initialized():
+        dist.init_process_group("gloo", rank=info.rank, world_size=info.world_size,
+                                timeout=datetime.timedelta(seconds=timeout_s))
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group if one was joined."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier() -> None:
+    """Wait for every rank (no-op in a single process)."""
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
+    """Every rank's ``obj``, in rank order, on every rank (``[obj]`` in a single process)."""
+    if not dist.is_initialized():
+        return [obj]
+    out: list[Any] = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def shard(sizes: Sequence[int], world_size: int) -> list[list[int]]:
+    """Split items over ranks so that each rank gets about the same total size.
+
+    Greedy longest-first: items sorted by size (largest first, ties by index) each go to the rank with the
+    smallest total so far (lowest rank on ties). Deterministic, so every rank computes the same split.
+
+    Args:
+        sizes: work per item (e.g. frames per sequence).
+        world_size: number of ranks.
+
+    Returns:
+        For each rank, its item indices in increasing order.
+    """
+    if world_size < 1:
+        raise ValueError(f"world_size must be >= 1, got {world_size}")
+    loads = [0] * world_size
+    parts: list[list[int]] = [[] for _ in range(world_size)]
+    for index in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        rank = min(range(world_size), key=lambda r: (loads[r], r))
+        loads[rank] += sizes[index]
+        parts[rank].append(index)
+    return [sorted(p) for p in parts]
+
+
+def select_device(name: str, info: DistInfo) -> torch.device:
+    """Resolve the configured device once.
+
+    Args:
+        name: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        info: the launch; with plain ``cuda``/``auto`` rank r uses ``cuda:LOCAL_RANK``.
+
+    Raises:
+        ValueError: when CUDA is asked for but not available.
+    """
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"eval.device={name!r} but CUDA is not available; use eval.device=cpu")
+        if device.index is None:
+            device = torch.device("cuda", info.local_rank % torch.cuda.device_count())
+        torch.cuda.set_device(device)
+    return device
+
+
+def configure_process(seed: int, num_threads: Optional[int]) -> None:
+    """Seed Python, NumPy and torch, and set torch's CPU threads (None keeps torch's default)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if num_threads:
+        torch.set_num_threads(num_threads)

@@ -1,0 +1,224 @@
+"""Dataset inference: every sequence of a split, sharded over torchrun ranks, resumable, then the metric.
+
+Flow (``evaluation.md`` Part A, with the reference's quirks kept where they change results):
+
+1. every rank lists the sequences without a finished result folder, then all ranks meet at a barrier (so no
+   rank sees another's fresh results while listing) and split the list by frame count (:func:`shard`);
+2. each rank loads the model once and segments its sequences with :class:`VideoSegmenter`, writing PNGs through
+   a :class:`SequenceWriter` (a sequence folder appears only when complete);
+3. ranks exchange their timing totals; rank 0 logs the summary, runs the metric and returns its report.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import yaml
+
+import evaluation
+from aot_plus.config import save_config, to_dict
+from aot_plus.data.build import build_eval_dataset
+from aot_plus.data.sequence import EvalSequence
+from aot_plus.inference.distributed import (DistInfo, barrier, configure_process, dist_info_from_env, gather_objects,
+                                            init_distributed, select_device, shard, shutdown_distributed)
+from aot_plus.inference.model_loading import load_model
+from aot_plus.inference.segmenter import VideoSegmenter
+from aot_plus.inference.stats import PeakMemory, RunStats, SequenceStats, format_run, format_sequence
+from aot_plus.inference.writer import ResultsLayout, SequenceWriter
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("vost", "davis", "youtubevos", "long_videos")
+#: Which metric ``eval.metric=auto`` runs per dataset (None: no public labels to score against).
+AUTO_METRIC: dict[str, Optional[str]] = {"vost": "j", "davis": "jf", "long_videos": "jf", "youtubevos": None}
+#: The config key holding each dataset's root folder.
+ROOT_KEYS = {"vost": "data.vost.root", "davis": "data.davis.root", "youtubevos": "data.youtubevos.root",
+             "long_videos": "data.long_videos_root"}
+
+#: Called on rank-local progress: ``(sequence name, frames done, frames in the sequence)``.
+FrameCallback = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    """One evaluation run.
+
+    Attributes:
+        dataset: ``vost``, ``davis``, ``youtubevos`` or ``long_videos``.
+        split: split name (``val``).
+        output: results folder (YouTube-VOS results go to ``<output>/Annotations``).
+        checkpoint: weights file, or None to keep the initialisation (debugging only).
+        sequences: only these sequences (all when empty).
+    """
+
+    dataset: str
+    split: str
+    output: Path
+    checkpoint: Optional[Path]
+    sequences: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {list(DATASETS)}")
+
+    @property
+    def results_root(self) -> Path:
+        """Where the sequence folders go, in the layout the dataset's benchmark expects."""
+        return self.output / "Annotations" if self.dataset == "youtubevos" else self.output
+
+
+def dataset_root(cfg: Any, dataset: str) -> Path:
+    """The configured root folder of ``dataset`` (the value at :data:`ROOT_KEYS`)."""
+    node = cfg
+    for part in ROOT_KEYS[dataset].split("."):
+        node = getattr(node, part)
+    return Path(node)
+
+
+def _frames(sequence: EvalSequence):
+    for index in range(len(sequence)):
+        yield sequence.load_image(index)
+
+
+def segment_sequence(segmenter: VideoSegmenter, sequence: EvalSequence, layout: ResultsLayout, cfg: Any,
+                     meter: PeakMemory, on_frame: Optional[FrameCallback] = None) -> SequenceStats:
+    """Segment one sequence and publish its folder of PNGs (atomically).
+
+    Frame 0's file is a copy of the first annotation (the reference), or the binarised / resized mask written with
+    the prediction palette when the dataset binarises objects or writes results at another size.
+    """
+    meter.reset()
+    labels = {index: sequence.raw_label(index) for index in sequence.label_paths}
+    stems = sequence.stems
+    copy_first = not sequence.binarize and sequence.output_size == sequence.size
+    frames, seconds = 0, 0.0
+    with SequenceWriter(layout, sequence.name, threads=cfg.eval.writer_threads) as writer:
+        for result in segmenter.run(_frames(sequence), labels, len(sequence), sequence.output_size):
+            if result.index == 0:
+                if cfg.eval.write_first_frame:
+                    if copy_first:
+                        writer.copy(stems[0], sequence.first_label_path)
+                    else:
+                        writer.write(stems[0], result.mask)
+            else:
+                writer.write(stems[result.index], result.mask)
+                frames += 1
+                seconds += result.seconds
+            if on_frame is not None:
+                on_frame(sequence.name, result.index + 1, len(sequence))
+    return SequenceStats(sequence.name, frames, seconds, meter.peak_bytes())
+
+
+def run_metric(cfg: Any, job: EvalJob) -> Optional[Any]:
+    """Score the results with the metric chosen by ``eval.metric``; returns the evaluation report or None."""
+    metric = AUTO_METRIC[job.dataset] if cfg.eval.metric == "auto" else cfg.eval.metric
+    if metric in (None, "none"):
+        log.info("no metric for %s (eval.metric=%s)", job.dataset, cfg.eval.metric)
+        return None
+    workers = cfg.eval.metric_workers or min(os.cpu_count() or 1, 8)
+    options = evaluation.EvaluationOptions(subset=job.split, metric="j" if metric in ("j", "vost") else "jf", workers=workers)
+    report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
+    return report
+
+
+#: Config entries that change the masks; finished sequences computed with other values should not be reused.
+RESULT_KEYS = (("model",), ("memory",), ("eval", "flip"), ("eval", "scales"), ("eval", "max_long_side"),
+               ("eval", "session"), ("eval", "amp"), ("data", "mean"), ("data", "std"))
+
+
+def _result_settings(tree: dict) -> dict:
+    out = {}
+    for path in RESULT_KEYS:
+        node = tree
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        out[".".join(path)] = node
+    return out
+
+
+def warn_if_config_changed(path: Path, cfg: Any) -> None:
+    """Log a warning when a results folder's ``config.yaml`` differs from ``cfg`` in what shapes the masks."""
+    if not path.is_file():
+        return
+    try:
+        old = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError:
+        old = {}
+    before, now = _result_settings(old), _result_settings(to_dict(cfg))
+    changed = [key for key in now if before.get(key) != now[key]]
+    if changed:
+        log.warning("%s was written with other values of %s; finished sequences are reused as they are (use a new "
+                    "--output or eval.skip_finished=false to recompute them)", path, ", ".join(changed))
+
+
+def _todo(names: Sequence[str], layout: ResultsLayout, cfg: Any) -> list[str]:
+    if not cfg.eval.skip_finished:
+        return list(names)
+    done = [n for n in names if layout.is_finished(n)]
+    if done:
+        log.info("skipping %d finished sequence(s) found in %s", len(done), layout.root)
+    return [n for n in names if n not in set(done)]
+
+
+def evaluate_dataset(cfg: Any, job: EvalJob, on_frame: Optional[FrameCallback] = None,
+                     info: Optional[DistInfo] = None) -> Optional[Any]:
+    """Run a whole evaluation (see the module docstring).
+
+    Args:
+        cfg: the experiment config.
+        job: what to evaluate and where to write.
+        on_frame: optional progress callback (e.g. a tqdm bar in the CLI).
+        info: the launch (default: from torchrun's environment variables).
+
+    Returns:
+        The metric report on rank 0 when a metric ran, else None.
+    """
+    info = info or dist_info_from_env()
+    init_distributed(info, cfg.eval.dist_timeout_s)
+    try:
+        return _evaluate(cfg, job, info, on_frame)
+    finally:
+        shutdown_distributed()
+
+
+def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCallback]) -> Optional[Any]:
+    configure_process(cfg.eval.seed, cfg.eval.num_threads)
+    device = select_device(cfg.eval.device, info)
+    dataset = build_eval_dataset(job.dataset, cfg.data, job.split)
+    names = list(dataset.names)
+    if job.sequences:
+        unknown = sorted(set(job.sequences) - set(names))
+        if unknown:
+            raise ValueError(f"sequences {unknown} are not in the {job.dataset} {job.split} list")
+        names = [n for n in names if n in set(job.sequences)]
+    layout = ResultsLayout(job.results_root)
+    if info.is_main and cfg.eval.skip_finished:
+        warn_if_config_changed(job.output / "config.yaml", cfg)
+    todo = _todo(names, layout, cfg)
+    barrier()  # every rank has listed the finished sequences before any rank publishes new ones
+    if info.is_main:
+        job.output.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, job.output / "config.yaml")
+    sequences = [dataset.sequence(name) for name in todo]
+    mine = [sequences[i] for i in shard([len(s) for s in sequences], info.world_size)[info.rank]]
+    log.info("rank %d/%d on %s: %d of %d sequence(s) to segment", info.rank, info.world_size, device, len(mine),
+             len(todo))
+    meter = PeakMemory(device)
+    results: list[SequenceStats] = []
+    if mine:
+        segmenter = VideoSegmenter(load_model(cfg, job.checkpoint), cfg, device)
+        for position, sequence in enumerate(mine, start=1):
+            stats = segment_sequence(segmenter, sequence, layout, cfg, meter, on_frame)
+            results.append(stats)
+            log.info("rank %d %s", info.rank, format_sequence(stats, position, len(mine), meter.kind))
+    totals = gather_objects(RunStats.of(results), info)
+    barrier()
+    if not info.is_main:
+        return None
+    layout.remove_partial_root()
+    if sum(t.sequences for t in totals):
+        log.info("%s", format_run(RunStats.combine(totals), meter.kind))
+    return run_metric(cfg, job)

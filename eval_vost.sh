@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Evaluate a released (or your own) R50 AOT-L / DeAOT-L checkpoint on the VOST validation split with the reference
+# settings of the RMem / EMFS seed tables: EMA weights, single scale, no flip, long side <= 1040, fp32, a bank of
+# 1 reference + 8 recent frames, per-sequence long-term gap max(round(N / 30), 5); then print J_tr / J.
+#
+# Variables (environment):
+#   MODEL         r50_aotl | r50_deaotl                      (default r50_deaotl)
+#   MEMORY        fifo | rmem | emfs | unbounded             (default rmem; rmem/emfs pick the model's code path)
+#   CKPT          checkpoint file                            (required)
+#   GPUS          processes/GPUs; 0 = one CPU process         (default 1)
+#   DATASET_PATH  VOST root (JPEGImages_10fps, Annotations, ImageSets)   (default ./datasets/VOST)
+#   OUTPUT        results folder      (default ./results/vost_<MODEL>_<MEMORY>_<checkpoint name>)
+#   PYTHON        interpreter         (default python)
+#   DRY_RUN       when set, print the command instead of running it
+# Extra arguments are passed to `python -m aot_plus.eval`, e.g. `--flip` or `eval.max_long_side=800`.
+#
+# Example (R50-DeAOT-L + RMem, expected J_tr 40.4 / J 51.8):
+#   MODEL=r50_deaotl MEMORY=rmem CKPT=pretrain_models/aotplus_R50_DeAOTL_Temp_pe_Slot_4_ema_20000.pth \
+#   GPUS=4 DATASET_PATH=datasets/VOST bash eval_vost.sh
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export PYTHONPATH="${repo}${PYTHONPATH:+:${PYTHONPATH}}"
+
+MODEL="${MODEL:-r50_deaotl}"
+MEMORY="${MEMORY:-rmem}"
+CKPT="${CKPT:?set CKPT to the checkpoint file, e.g. CKPT=pretrain_models/AOT_EMFS.pth}"
+GPUS="${GPUS:-1}"
+DATASET_PATH="${DATASET_PATH:-./datasets/VOST}"
+PYTHON="${PYTHON:-python}"
+
+case "$MODEL" in
+    r50_aotl) family=aot ;;
+    r50_deaotl) family=deaot ;;
+    *) echo "error: MODEL must be r50_aotl or r50_deaotl, got '$MODEL'" >&2; exit 2 ;;
+esac
+# The reference's AOT and DeAOT code paths differ for RMem and EMFS (when statistics update; EMFS constants).
+case "$MEMORY" in
+    fifo|unbounded) memory_file="$MEMORY" ;;
+    rmem|emfs)
+        memory_file="$MEMORY"
+        if [ "$family" = deaot ]; then memory_file="${MEMORY}_deaot"; fi ;;
+    *) echo "error: MEMORY must be fifo, rmem, emfs or unbounded, got '$MEMORY'" >&2; exit 2 ;;
+esac
+case "$GPUS" in
+    ''|*[!0-9]*) echo "error: GPUS must be a number (0 = CPU), got '$GPUS'" >&2; exit 2 ;;
+esac
+if [ ! -f "$CKPT" ]; then
+    echo "error: checkpoint file $CKPT does not exist (CKPT)" >&2
+    exit 2
+fi
+ckpt_name="$(basename "$CKPT")"
+OUTPUT="${OUTPUT:-./results/vost_${MODEL}_${MEMORY}_${ckpt_name%.*}}"
+
+bank=(memory.reference_frames=1)
+if [ "$MEMORY" != unbounded ]; then bank+=(memory.max_recent_frames=8); fi
+device=cuda
+if [ "$GPUS" -eq 0 ]; then device=cpu; fi
+
+args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" "memory=${memory_file}" "${bank[@]}"
+      --dataset vost --split val --ckpt "$CKPT" --output "$OUTPUT" --dataset-path "$DATASET_PATH"
+      eval.scales=[1.0] eval.flip=false eval.max_long_side=1040 eval.amp=false "eval.device=${device}" "$@")
+if [ "$GPUS" -gt 1 ]; then
+    cmd=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$GPUS" -m aot_plus.eval "${args[@]}")
+else
+    cmd=("$PYTHON" -m aot_plus.eval "${args[@]}")
+fi
+
+echo "MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${memory_file}.yaml) CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
+if [ -n "${DRY_RUN:-}" ]; then
+    printf '%q ' "${cmd[@]}"
+    printf '\n'
+    exit 0
+fi
+exec "${cmd[@]}"
