@@ -1,10 +1,10 @@
 """Shared helpers for the encoder tests: the reference key listings."""
-import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+
+from aot_plus.parity import fill_value as parity_fill_value
 
 LISTING_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "models" / "state_dict_keys"
 
@@ -52,20 +52,8 @@ def rows_of():
 
 
 def fill_value(key: str, shape, seed: int) -> torch.Tensor:
-    """The parity fill rule of ``shared/parity/README.md`` (without the scale rule, which no encoder key meets)."""
-    rs = np.random.RandomState((zlib.crc32(key.encode()) + seed) % 2**32)
-    n = int(np.prod(shape)) if len(shape) else 1
-    if key.endswith("running_var"):
-        values = 0.5 + rs.rand(n)
-    elif key.endswith("running_mean"):
-        values = 0.1 * rs.randn(n)
-    elif len(shape) <= 1 and key.endswith("weight"):
-        values = 1.0 + 0.1 * rs.randn(n)
-    elif len(shape) <= 1:
-        values = 0.02 * rs.randn(n)
-    else:
-        values = rs.randn(n) / np.sqrt(np.prod(shape[1:]))
-    return torch.from_numpy(values.reshape(tuple(shape)).astype(np.float32))
+    """The parity fill rule of ``shared/parity/README.md`` (no encoder key meets the scale rule)."""
+    return torch.from_numpy(parity_fill_value(key, tuple(shape), seed, ()))
 
 
 @pytest.fixture(scope="session")
