@@ -59,6 +59,23 @@ class _AOTBlockBase(nn.Module):
         """The frame's long-term memory entry ``(Kc, linear_V(Vc + ID))``."""
         return key, self.linear_V(value + id_emb)
 
+    def _attend_long_term(self, x: Tensor, pos: Tensor, long_memory: Optional[Memory],
+                          short_memory: Optional[Memory], id_emb: Optional[Tensor], tpe: Optional[TemporalPE],
+                          need_mass: bool) -> tuple[Tensor, Tensor, Tensor, Memory, Tensor, Optional[Tensor]]:
+        """Self-attention, then long-term attention; in reference mode (``id_emb`` given) the frame's own entry
+        serves as both memories. Returns ``(x, query (= key), value, short_memory, long-term output, mass)``."""
+        x = self._self_attention(x, pos)
+        value = self.norm2(x)
+        query = self.linear_Q(value)
+        if id_emb is not None:
+            short_memory = self.long_entry(query, value, id_emb)
+            long_memory = tuple(t[None] for t in short_memory)
+        mem_k, mem_v = long_memory
+        lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
+        g, mass = self.long_term_attn(lt_query, lt_keys, mem_v.flatten(0, 1),
+                                      mass_frames=mem_k.shape[0] if need_mass else None)
+        return x, query, value, short_memory, g, mass
+
 
 class VOSTBlock(_AOTBlockBase):
     """The RMem/EMFS/AOT+ "simplified" LSTT block (``model.md`` 8.1).
@@ -109,17 +126,9 @@ class VOSTBlock(_AOTBlockBase):
             tpe: temporal PE for this propagation.
             need_mass: return the long-term attention mass per memory frame.
         """
-        x = self._self_attention(x, pos)
-        a = self.norm2(x)
-        query = self.linear_Q(a)
-        key, value = query, a
-        if id_emb is not None:
-            short_memory = self.long_entry(key, value, id_emb)
-            long_memory = tuple(t[None] for t in short_memory)
-        mem_k, mem_v = long_memory
-        lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
-        g, mass = self.long_term_attn(lt_query, lt_keys, mem_v.flatten(0, 1),
-                                      mass_frames=mem_k.shape[0] if need_mass else None)
+        x, query, value, short_memory, g, mass = self._attend_long_term(x, pos, long_memory, short_memory, id_emb,
+                                                                        tpe, need_mass)
+        key = query
         short_k, short_v = short_memory
         if self.norm4 is not None:
             s = self.short_term_attn(query, self.norm4(short_k + key), self.norm4(short_v + value))[0]
@@ -171,17 +180,9 @@ class ZooBlock(_AOTBlockBase):
                 need_mass: bool = False) -> LayerOutput:
         """Run the block; arguments as :meth:`VOSTBlock.forward` (the short-term memory is ``(K, V)`` of the
         previous frame, attended through a window)."""
-        x = self._self_attention(x, pos)
-        a = self.norm2(x)
-        query = self.linear_Q(a)
-        key, value = query, a
-        if id_emb is not None:
-            short_memory = self.long_entry(key, value, id_emb)
-            long_memory = tuple(t[None] for t in short_memory)
-        mem_k, mem_v = long_memory
-        lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
-        g, mass = self.long_term_attn(lt_query, lt_keys, mem_v.flatten(0, 1),
-                                      mass_frames=mem_k.shape[0] if need_mass else None)
+        x, query, value, short_memory, g, mass = self._attend_long_term(x, pos, long_memory, short_memory, id_emb,
+                                                                        tpe, need_mass)
+        key = query
         s = self.short_term_attn(seq_to_map(query, size_2d), seq_to_map(short_memory[0], size_2d),
                                  seq_to_map(short_memory[1], size_2d))
         x = x + (g + s)
