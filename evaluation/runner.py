@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -87,7 +88,10 @@ def _score_parallel(
     results: list[Optional[SequenceScores]] = [None] * len(tasks)
     # Longest sequences first so that no worker is left with a long one at the end.
     order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i].annotations))
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+    # Fresh interpreters, not fork: a forked child of a process that already runs OpenCV/OpenMP thread pools
+    # (any caller that imported torch, the test runner included) can deadlock on a lock held by a lost thread.
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                               mp_context=multiprocessing.get_context("spawn"))
     try:
         pending: dict[Future[SequenceScores], int] = {pool.submit(evaluate_sequence, tasks[i]): i for i in order}
         while pending:
