@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, type=Path, help="results folder")
     parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
     parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
+    parser.add_argument("--plots", action="store_true", default=None,
+                        help="write memory-timeline and J-over-time PNGs to <output>/plots (eval.plots)")
     return parser
 
 

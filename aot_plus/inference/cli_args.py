@@ -70,6 +70,8 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> arg
         overrides.append("eval.scales=[" + ", ".join(repr(s) for s in args.scales) + "]")
     if args.device:
         overrides.append(f"eval.device={args.device}")
+    if getattr(args, "plots", None):
+        overrides.append("eval.plots=true")
     args.overrides = overrides
     return args
 

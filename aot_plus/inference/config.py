@@ -39,6 +39,8 @@ class EvalConfig:
         debug_frame_delay_s: sleep this long after every frame; a test hook for interrupting a run mid-sequence.
         overlay_alpha: opacity of the object colours in predict's overlay video.
         overlay_fps: frame rate of the overlay video when the input is a folder of frames.
+        plots: write ``<output>/plots/<seq>_memory.{png,json}`` (the frame indices in the long-term memory after
+            every frame) and, after the metric, ``<seq>_J.png`` (J over time per object).
     """
 
     flip: bool = False
@@ -61,6 +63,7 @@ class EvalConfig:
     debug_frame_delay_s: float = 0.0
     overlay_alpha: float = 0.5
     overlay_fps: float = 10.0
+    plots: bool = False
 
     def __post_init__(self) -> None:
         if not self.scales:

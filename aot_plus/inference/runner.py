@@ -25,6 +25,7 @@ from aot_plus.data.sequence import EvalSequence
 from aot_plus.inference.distributed import (DistInfo, barrier, configure_process, dist_info_from_env, gather_objects,
                                             init_distributed, select_device, shard, shutdown_distributed)
 from aot_plus.inference.model_loading import load_model
+from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
 from aot_plus.inference.segmenter import VideoSegmenter
 from aot_plus.inference.stats import PeakMemory, RunStats, SequenceStats, format_run, format_sequence
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
@@ -84,19 +85,23 @@ def _frames(sequence: EvalSequence):
 
 
 def segment_sequence(segmenter: VideoSegmenter, sequence: EvalSequence, layout: ResultsLayout, cfg: Any,
-                     meter: PeakMemory, on_frame: Optional[FrameCallback] = None) -> SequenceStats:
+                     meter: PeakMemory, on_frame: Optional[FrameCallback] = None,
+                     plots: Optional[Path] = None) -> SequenceStats:
     """Segment one sequence and publish its folder of PNGs (atomically).
 
     Frame 0's file is a copy of the first annotation (the reference), or the binarised / resized mask written with
-    the prediction palette when the dataset binarises objects or writes results at another size.
+    the prediction palette when the dataset binarises objects or writes results at another size. With ``plots``
+    (a folder), the memory timeline of the sequence is written there as JSON and PNG.
     """
     meter.reset()
     labels = {index: sequence.raw_label(index) for index in sequence.label_paths}
     stems = sequence.stems
     copy_first = not sequence.binarize and sequence.output_size == sequence.size
     frames, seconds = 0, 0.0
+    timeline: list[tuple[int, ...]] = []
     with SequenceWriter(layout, sequence.name, threads=cfg.eval.writer_threads) as writer:
         for result in segmenter.run(_frames(sequence), labels, len(sequence), sequence.output_size):
+            timeline.append(result.kept_frames)
             if result.index == 0:
                 if cfg.eval.write_first_frame:
                     if copy_first:
@@ -109,6 +114,8 @@ def segment_sequence(segmenter: VideoSegmenter, sequence: EvalSequence, layout: 
                 seconds += result.seconds
             if on_frame is not None:
                 on_frame(sequence.name, result.index + 1, len(sequence))
+    if plots is not None:
+        write_memory_timeline(plots, sequence.name, cfg.memory.policy.name, timeline)
     return SequenceStats(sequence.name, frames, seconds, meter.peak_bytes())
 
 
@@ -208,10 +215,11 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
              len(todo))
     meter = PeakMemory(device)
     results: list[SequenceStats] = []
+    plots = plots_dir(job.output) if cfg.eval.plots else None
     if mine:
         segmenter = VideoSegmenter(load_model(cfg, job.checkpoint), cfg, device)
         for position, sequence in enumerate(mine, start=1):
-            stats = segment_sequence(segmenter, sequence, layout, cfg, meter, on_frame)
+            stats = segment_sequence(segmenter, sequence, layout, cfg, meter, on_frame, plots)
             results.append(stats)
             log.info("rank %d %s", info.rank, format_sequence(stats, position, len(mine), meter.kind))
     totals = gather_objects(RunStats.of(results), info)
@@ -221,4 +229,7 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
     layout.remove_partial_root()
     if sum(t.sequences for t in totals):
         log.info("%s", format_run(RunStats.combine(totals), meter.kind))
-    return run_metric(cfg, job)
+    report = run_metric(cfg, job)
+    if plots is not None and report is not None:
+        write_j_plots(report, plots)
+    return report

@@ -68,11 +68,13 @@ class FrameResult:
         index: frame index in the video.
         mask: ``[H, W]`` uint8 map of original ids at the output size.
         seconds: compute time of the frame (propagation, merging, memory update; 0 for frame 0).
+        kept_frames: frame indices in the long-term memory of the first session after this frame.
     """
 
     index: int
     mask: np.ndarray
     seconds: float
+    kept_frames: tuple[int, ...] = ()
 
 
 def _prefetch(items: Iterable[Any], transform: Callable[[Any], Any], depth: int = 2) -> Iterator[Any]:
@@ -192,7 +194,7 @@ class VideoSegmenter:
             for session, view in zip(self.sessions, views):
                 session.add_reference(view.image, self._label_for(squeezed, view), 0, range(1, ids.count + 1))
         shown = prepare_label(ids.squeeze(label), out_size)[0, 0].numpy().astype(np.uint8)
-        return FrameResult(0, ids.restore(shown), 0.0)
+        return FrameResult(0, ids.restore(shown), 0.0, tuple(self.sessions[0].kept_frames))
 
     @torch.inference_mode()
     def _step(self, index: int, views: list[FrameView], given: Optional[np.ndarray], ids: ObjectIds,
@@ -218,7 +220,7 @@ class VideoSegmenter:
                                           range(1, ids.count + 1))
         mask = label.to(torch.uint8).cpu().numpy()
         seconds = time.perf_counter() - start
-        return FrameResult(index, ids.restore(mask), seconds)
+        return FrameResult(index, ids.restore(mask), seconds, tuple(self.sessions[0].kept_frames))
 
     def segment(self, frames: Iterable[np.ndarray], first_mask: np.ndarray,
                 num_frames: Optional[int] = None) -> Iterator[np.ndarray]:
