@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from aot_plus.models.layers.attention import GatedPropagation, LocalGatedPropagation
 from aot_plus.models.layers.basic import DropPath, GroupNorm1D, seq_to_map, silu, xavier_init
-from aot_plus.models.layers.lstt import LayerOutput, Memory, StackOutput, long_term_inputs
+from aot_plus.models.layers.lstt import LayerOutput, Memory, PropagationStack, StackOutput, long_term_inputs
 from aot_plus.models.layers.position import TemporalPE
 
 
@@ -119,7 +119,7 @@ class GatedPropagationModule(nn.Module):
         return entry, entry
 
 
-class DualBranchGPM(nn.Module):
+class DualBranchGPM(PropagationStack):
     """A stack of GPM layers plus the decoder GroupNorm(s) over ``[X, Y]``; key prefix ``LSTT.``.
 
     Args:
@@ -131,9 +131,7 @@ class DualBranchGPM(nn.Module):
     def __init__(self, layers: Sequence[GatedPropagationModule], dim: int, intermediate_norm: bool = False) -> None:
         super().__init__()
         self.layers = nn.ModuleList(layers)
-        count = len(layers) if intermediate_norm else 1
-        self.decoder_norms = nn.ModuleList(GroupNorm1D(2 * dim, groups=2) for _ in range(count))
-        self.intermediate_norm = intermediate_norm
+        self._init_norms(lambda: GroupNorm1D(2 * dim, groups=2), intermediate_norm)
 
     def forward(self, x: Tensor, size_2d: tuple[int, int], long_memories: Optional[Sequence[Memory]] = None,
                 short_memories: Optional[Sequence[Memory]] = None, id_emb: Optional[Tensor] = None,
@@ -149,12 +147,4 @@ class DualBranchGPM(nn.Module):
             states.append(result.state)
             if index == 0:
                 mass = result.mass
-        outputs[-1] = self.decoder_norms[-1](outputs[-1])
-        if self.intermediate_norm:
-            outputs[:-1] = [norm(out) for norm, out in zip(self.decoder_norms[:-1], outputs[:-1])]
-        return StackOutput(outputs, states, mass)
-
-    def memorize(self, states: Sequence[Sequence[Optional[Tensor]]], id_emb: Tensor) -> tuple[list[Memory], list[Memory]]:
-        """Per layer, the frame's long-term and short-term memory entries given its identity embedding."""
-        pairs = [layer.memorize(state, id_emb) for layer, state in zip(self.layers, states)]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
+        return StackOutput(self._normalise(outputs), states, mass)

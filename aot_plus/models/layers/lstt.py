@@ -8,7 +8,7 @@ embedding (the layer then attends to the frame's own key/value). It returns the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -210,7 +210,31 @@ class StackOutput:
     mass: Optional[Tensor]
 
 
-class LongShortTermTransformer(nn.Module):
+class PropagationStack(nn.Module):
+    """What the AOT and DeAOT stacks share: the decoder norms over the layer outputs and :meth:`memorize`.
+
+    Subclasses set ``self.layers`` and call :meth:`_init_norms`.
+    """
+
+    def _init_norms(self, make_norm: Callable[[], nn.Module], intermediate_norm: bool) -> None:
+        count = len(self.layers) if intermediate_norm else 1
+        self.decoder_norms = nn.ModuleList(make_norm() for _ in range(count))
+        self.intermediate_norm = intermediate_norm
+
+    def _normalise(self, outputs: list[Tensor]) -> list[Tensor]:
+        """The decoder inputs: the last output always normalised, the others only with ``intermediate_norm``."""
+        outputs[-1] = self.decoder_norms[-1](outputs[-1])
+        if self.intermediate_norm:
+            outputs[:-1] = [norm(out) for norm, out in zip(self.decoder_norms[:-1], outputs[:-1])]
+        return outputs
+
+    def memorize(self, states: Sequence[Sequence[Optional[Tensor]]], id_emb: Tensor) -> tuple[list[Memory], list[Memory]]:
+        """Per layer, the frame's long-term and short-term memory entries given its identity embedding."""
+        pairs = [layer.memorize(state, id_emb) for layer, state in zip(self.layers, states)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+class LongShortTermTransformer(PropagationStack):
     """A stack of AOT blocks plus the decoder norms (``model.md`` 8.2); key prefix ``LSTT.``.
 
     Args:
@@ -226,9 +250,7 @@ class LongShortTermTransformer(nn.Module):
         if mask_token:
             self.mask_token = nn.Parameter(torch.randn(1, 1, dim))
         self.layers = nn.ModuleList(blocks)
-        count = len(blocks) if intermediate_norm else 1
-        self.decoder_norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(count))
-        self.intermediate_norm = intermediate_norm
+        self._init_norms(lambda: nn.LayerNorm(dim), intermediate_norm)
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int],
                 long_memories: Optional[Sequence[Memory]] = None, short_memories: Optional[Sequence[Memory]] = None,
@@ -245,12 +267,4 @@ class LongShortTermTransformer(nn.Module):
             states.append(result.state)
             if index == 0:
                 mass = result.mass
-        outputs[-1] = self.decoder_norms[-1](outputs[-1])
-        if self.intermediate_norm:
-            outputs[:-1] = [norm(out) for norm, out in zip(self.decoder_norms[:-1], outputs[:-1])]
-        return StackOutput(outputs, states, mass)
-
-    def memorize(self, states: Sequence[Sequence[Optional[Tensor]]], id_emb: Tensor) -> tuple[list[Memory], list[Memory]]:
-        """Per layer, the frame's long-term and short-term memory entries given its identity embedding."""
-        pairs = [layer.memorize(state, id_emb) for layer, state in zip(self.layers, states)]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
+        return StackOutput(self._normalise(outputs), states, mass)
