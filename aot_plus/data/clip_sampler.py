@@ -14,7 +14,8 @@ import numpy as np
 
 from aot_plus.data.config import ClipConfig
 from aot_plus.data.errors import DatasetError
-from aot_plus.data.io import check_same_size, list_files, read_image, read_label, stem
+from aot_plus.data.io import check_same_size, list_files, read_image, read_label
+from aot_plus.data.io import stem as file_stem
 from aot_plus.data.transforms import VOID, Clip, largest_object_id, present_ids
 
 
@@ -53,8 +54,8 @@ def folder_train_sequence(image_dir: Path, label_dir: Path, name: str) -> TrainS
     Raises:
         DatasetError: a folder is missing or empty, or an annotation has no image.
     """
-    frames = [stem(f) for f in list_files(image_dir, (".jpg",))]
-    labelled = [stem(f) for f in list_files(label_dir, (".png",))]
+    frames = [file_stem(f) for f in list_files(image_dir, (".jpg",))]
+    labelled = [file_stem(f) for f in list_files(label_dir, (".png",))]
     missing = sorted(set(labelled) - set(frames))
     if missing:
         raise DatasetError(f"sequence {name}: annotation {label_dir / (missing[0] + '.png')} has no image "
