@@ -1,4 +1,15 @@
-"""Suite-wide settings: one torch thread (small tensors on a shared 2-core CI machine run far faster so)."""
+"""Suite-wide settings."""
+import pytest
 import torch
 
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """One torch thread per test: on a shared 2-core CI machine oversubscribed BLAS threads run many times slower.
+
+    Restored afterwards, so a test may change it (the trainer sets its own count and restores it too).
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -14,14 +14,6 @@ CASES = Path(__file__).resolve().parent / "fixtures" / "parity"
 NAMES = ["aott_unbounded", "r50_aotl_tpe_rmem", "r50_deaotl_tpe_emfs"]
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def reports():
     torch.set_num_threads(1)
