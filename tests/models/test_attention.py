@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from aot_plus.models.layers.attention import (LocalAttention, LocalGatedPropagation, attend, window_aggregate,
                                               window_logits, window_softmax, window_valid)
@@ -44,6 +45,37 @@ def test_window_functions_match_brute_force(radius, dilation):
     expected, expected_probs = _dense_window(q, k, v, radius, dilation)
     torch.testing.assert_close(probs.double(), expected_probs, atol=1e-6, rtol=0)
     torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("radius,dilation,max_elements", [(3, 1, 1 << 25), (2, 2, 1), (4, 1, 3675)])
+def test_vectorised_window_matches_per_offset_shifts_in_float64(radius, dilation, max_elements):
+    """Windows reaching past every border, dilation, and bands of 1 or 2 rows against shifted padded maps."""
+    torch.manual_seed(4)
+    n, h, w = 3, 5, 7
+    size, pad = 2 * radius + 1, radius * dilation
+    q, k = torch.randn(n, 6, h, w, dtype=torch.float64), torch.randn(n, 6, h, w, dtype=torch.float64)
+    v = torch.randn(n, 4, h, w, dtype=torch.float64)
+    probs = torch.softmax(torch.randn(n, size * size, h, w, dtype=torch.float64), dim=1)
+    k_pad, v_pad = F.pad(k, (pad, pad, pad, pad)), F.pad(v, (pad, pad, pad, pad))
+    logits = torch.empty(n, size * size, h, w, dtype=torch.float64)
+    out = torch.zeros_like(v)
+    for dy in range(size):
+        for dx in range(size):
+            oy, ox = dy * dilation, dx * dilation
+            logits[:, dy * size + dx] = (q * k_pad[:, :, oy:oy + h, ox:ox + w]).sum(dim=1)
+            out += probs[:, dy * size + dx:dy * size + dx + 1] * v_pad[:, :, oy:oy + h, ox:ox + w]
+    torch.testing.assert_close(window_logits(q, k, radius, dilation, max_elements), logits, atol=1e-12, rtol=0)
+    torch.testing.assert_close(window_aggregate(probs, v, radius, dilation, max_elements), out, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("max_elements", [1 << 24, 1])
+def test_window_functions_gradients(max_elements):
+    torch.manual_seed(5)
+    q, k = (torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    probs = torch.rand(2, 9, 4, 5, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, 2, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: window_logits(a, b, 1, 2, max_elements), (q, k))
+    assert torch.autograd.gradcheck(lambda a, b: window_aggregate(a, b, 1, 2, max_elements), (probs, v))
 
 
 def test_local_gated_propagation_matches_brute_force():

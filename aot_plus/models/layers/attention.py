@@ -2,14 +2,14 @@
 
 Global attention uses PyTorch's fused ``scaled_dot_product_attention`` unless the caller asks for the attention
 mass per memory frame (the relevance policies); then the probabilities are computed explicitly in the input dtype,
-as the reference does when it records them. Windowed (local) attention is pure PyTorch: one pass over the
-``(2r+1)^2`` window offsets for the logits and one for the value aggregation, so no ``[L, L]`` matrix and no
-``(2r+1)^2``-fold copy of the keys is ever built.
+as the reference does when it records them. Windowed (local) attention is pure PyTorch: each band of query rows
+is multiplied with the keys (values) its windows reach in one matrix product, and the window entries are gathered
+from (scattered into) that product, so no pass per window offset and no ``(2r+1)^2``-fold copy of the keys is made.
 """
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -131,59 +131,95 @@ class GatedPropagation(nn.Module):
         return self.projection(out), mass
 
 
-def _window_offsets(radius: int, dilation: int) -> list[tuple[int, int]]:
-    size = 2 * radius + 1
-    return [(dy * dilation, dx * dilation) for dy in range(size) for dx in range(size)]
-
-
-def window_valid(size_2d: tuple[int, int], radius: int, dilation: int, device: torch.device) -> Tensor:
-    """``[W*W, h, w]`` bool: whether window position ``n = dy * W + dx`` of each query reads inside the map."""
+def _window_index(size_2d: tuple[int, int], radius: int, dilation: int, device: torch.device) -> Tensor:
+    """``[W*W, h, w]`` long: flat index ``y * w + x`` of the key that window position ``n = dy * W + dx`` of each
+    query reads, or -1 where that key lies outside the map."""
     h, w = size_2d
     steps = torch.arange(-radius, radius + 1, device=device) * dilation
     ys = torch.arange(h, device=device)[None, :] + steps[:, None]
     xs = torch.arange(w, device=device)[None, :] + steps[:, None]
-    valid_y = (ys >= 0) & (ys < h)
-    valid_x = (xs >= 0) & (xs < w)
-    return (valid_y[:, None, :, None] & valid_x[None, :, None, :]).reshape(-1, h, w)
+    valid = ((ys >= 0) & (ys < h))[:, None, :, None] & ((xs >= 0) & (xs < w))[None, :, None, :]
+    index = ys[:, None, :, None] * w + xs[None, :, None, :]
+    return torch.where(valid, index, -1).reshape(-1, h, w)
 
 
-def window_logits(q: Tensor, k: Tensor, radius: int, dilation: int) -> Tensor:
+def window_valid(size_2d: tuple[int, int], radius: int, dilation: int, device: torch.device) -> Tensor:
+    """``[W*W, h, w]`` bool: whether window position ``n = dy * W + dx`` of each query reads inside the map."""
+    return _window_index(size_2d, radius, dilation, device) >= 0
+
+
+def _window_bands(x: Tensor, radius: int, dilation: int,
+                  max_elements: int) -> Iterator[tuple[int, int, Tensor, Tensor]]:
+    """Split the queries of an ``[N, c, h, w]`` map into bands of rows, each with the key rows its windows reach.
+
+    Yields ``(y0, y1, keys, index)``: ``keys`` ``[N, c, Lk + 1]`` are the ``Lk`` map positions of rows
+    ``y0 - r * dil .. y1 + r * dil`` (clipped to the map) followed by one zero column; ``index`` ``[N, W*W, Lq]``
+    (``Lq = (y1 - y0) * w``) gives for each window position of each band query its column in ``keys`` (the zero
+    column outside the map). Bands hold as many rows as keep the ``[Lk + 1, Lq]`` band matrix near ``max_elements``.
+    """
+    n, c, h, w = x.shape
+    reach = radius * dilation
+    # A band of R rows multiplies R * w queries with at most (R + 2 * reach) * w keys.
+    budget = max_elements // (n * w * w)
+    rows = h if h * h <= budget else max(1, math.isqrt(reach * reach + budget) - reach)
+    index_map = _window_index((h, w), radius, dilation, x.device)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        k0, k1 = max(0, y0 - reach), min(h, y1 + reach)
+        keys = F.pad(x[:, :, k0:k1].reshape(n, c, -1), (0, 1))
+        band = index_map[:, y0:y1].reshape(1, index_map.shape[0], -1)
+        index = torch.where(band >= 0, band - k0 * w, (k1 - k0) * w).expand(n, -1, -1)
+        yield y0, y1, keys, index
+
+
+def window_logits(q: Tensor, k: Tensor, radius: int, dilation: int, max_elements: int = 1 << 24) -> Tensor:
     """Dot products of each query with the keys of its window (out-of-map keys read as zero).
+
+    Each band of query rows is multiplied with all keys its windows reach in one matrix product, and the window
+    entries are gathered from it: for the small maps of VOS the full ``[L, L]`` product is far cheaper than a pass
+    per window offset or an unfolded ``(2r+1)^2``-fold copy of the keys.
 
     Args:
         q: ``[N, d, h, w]`` (already scaled).
         k: ``[N, d, h, w]``.
+        radius: window radius r (window ``W = 2 r + 1``).
+        dilation: window dilation.
+        max_elements: rough bound on the elements of one band's query-key product.
 
     Returns:
         ``[N, W*W, h, w]``, window position ``n = dy * W + dx`` = key offset ``((dy - r) * dil, (dx - r) * dil)``.
     """
-    n, _, h, w = q.shape
-    pad = radius * dilation
-    padded = F.pad(k, (pad, pad, pad, pad))
-    offsets = _window_offsets(radius, dilation)
-    out = q.new_empty(n, len(offsets), h, w)
-    for index, (oy, ox) in enumerate(offsets):
-        out[:, index] = (q * padded[:, :, oy:oy + h, ox:ox + w]).sum(dim=1)
-    return out
+    n, d, h, w = q.shape
+    bands = []
+    for y0, y1, keys, index in _window_bands(k, radius, dilation, max_elements):
+        products = keys.transpose(1, 2) @ q[:, :, y0:y1].reshape(n, d, -1)
+        bands.append(products.gather(1, index))
+    return torch.cat(bands, dim=-1).view(n, -1, h, w)
 
 
-def window_aggregate(probs: Tensor, v: Tensor, radius: int, dilation: int) -> Tensor:
+def window_aggregate(probs: Tensor, v: Tensor, radius: int, dilation: int, max_elements: int = 1 << 24) -> Tensor:
     """Sum of the window's values weighted by the attention probabilities (out-of-map values are zero).
+
+    The probabilities of a band of query rows are scattered into a ``[keys, queries]`` matrix (zero outside the
+    windows) that multiplies the values the band's windows reach; see :func:`window_logits`.
 
     Args:
         probs: ``[N, W*W, h, w]``.
         v: ``[N, c, h, w]``.
+        radius: window radius r.
+        dilation: window dilation.
+        max_elements: rough bound on the elements of one band's probability matrix.
 
     Returns:
         ``[N, c, h, w]``.
     """
-    _, _, h, w = v.shape
-    pad = radius * dilation
-    padded = F.pad(v, (pad, pad, pad, pad))
-    out = torch.zeros_like(v)
-    for index, (oy, ox) in enumerate(_window_offsets(radius, dilation)):
-        out = out.addcmul(probs[:, index:index + 1], padded[:, :, oy:oy + h, ox:ox + w])
-    return out
+    n, c, h, w = v.shape
+    bands = []
+    for y0, y1, values, index in _window_bands(v, radius, dilation, max_elements):
+        band = probs[:, :, y0:y1].reshape(n, probs.shape[1], -1)
+        weights = band.new_zeros(n, values.shape[-1], band.shape[-1]).scatter(1, index, band)
+        bands.append(values @ weights)
+    return torch.cat(bands, dim=-1).view(n, c, h, w)
 
 
 def window_softmax(logits: Tensor, valid: Tensor) -> Tensor:
