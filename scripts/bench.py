@@ -47,6 +47,7 @@ import torch  # noqa: E402
 from aot_plus.config import load_config  # noqa: E402
 from aot_plus.engine.config import SessionConfig  # noqa: E402
 from aot_plus.engine.session import VideoSession  # noqa: E402
+from aot_plus.launch import resolve_device  # noqa: E402
 from aot_plus.models.build import build_model  # noqa: E402
 
 logger = logging.getLogger("bench")
@@ -67,15 +68,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if len(values) != 2 or min(values) < 16:
         raise argparse.ArgumentTypeError(f"--size: expected HxW with both >= 16 (e.g. 241x241), got {text!r}")
     return values
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: CUDA is not available on this machine")
-    return torch.device(name)
 
 
 def machine_info(device: torch.device, threads: int) -> dict[str, Any]:
@@ -260,7 +252,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     if min(args.lengths) < 2 or args.gap < 1 or args.threads < 1:
         raise SystemExit("--lengths must be >= 2, --gap and --threads >= 1")
     torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device, key="--device")
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     if args.worker is not None:
         result = run_one(args.model, args.policies[0], args.lengths[0], args.size, device, args.gap, args.max_recent,
                          args.warmup, args.amp, args.compile)

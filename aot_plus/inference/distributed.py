@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import random
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
@@ -15,6 +14,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from aot_plus.launch import launch_ranks, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +34,10 @@ class DistInfo:
         return self.rank == 0
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"environment variable {name}={value!r} is not an integer") from None
-
-
 def dist_info_from_env() -> DistInfo:
     """Read ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` as torchrun sets them."""
-    return DistInfo(rank=_env_int("RANK", 0), world_size=_env_int("WORLD_SIZE", 1),
-                    local_rank=_env_int("LOCAL_RANK", 0))
+    rank, world_size, local_rank = launch_ranks()
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank)
 
 
 def init_distributed(info: DistInfo, timeout_s: int) -> None:
@@ -111,16 +102,7 @@ def select_device(name: str, info: DistInfo) -> torch.device:
     Raises:
         ValueError: when CUDA is asked for but not available.
     """
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"eval.device={name!r} but CUDA is not available; use eval.device=cpu")
-        if device.index is None:
-            device = torch.device("cuda", info.local_rank % torch.cuda.device_count())
-        torch.cuda.set_device(device)
-    return device
+    return resolve_device(name, info.local_rank, key="eval.device")
 
 
 def configure_process(seed: int, num_threads: Optional[int]) -> None:

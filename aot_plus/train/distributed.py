@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
+
+from aot_plus.launch import launch_ranks, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -43,44 +44,10 @@ class DistContext:
         return self.world_size > 1
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"environment variable {name}={value!r} is not an integer") from None
-
-
-def resolve_device(name: str, local_rank: int) -> torch.device:
-    """Turn ``auto``/``cpu``/``cuda``/``cuda:N`` into a device; plain ``cuda`` means ``cuda:LOCAL_RANK``.
-
-    Raises:
-        ValueError: CUDA requested but not available, or an unknown device name.
-    """
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"train.device={name!r} is not a device name (auto, cpu, cuda, cuda:N)") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"train.device={name!r} but CUDA is not available; use train.device=cpu")
-        if device.index is None:
-            device = torch.device("cuda", local_rank % torch.cuda.device_count())
-        torch.cuda.set_device(device)
-    elif device.type != "cpu":
-        raise ValueError(f"train.device={name!r}: only cpu and cuda are supported")
-    return device
-
-
 def setup(device_name: str, timeout_s: int) -> DistContext:
     """Read torchrun's environment, pick the device and join the process group when world size > 1."""
-    rank, world = _env_int("RANK", 0), _env_int("WORLD_SIZE", 1)
-    local_rank = _env_int("LOCAL_RANK", 0)
-    device = resolve_device(device_name, local_rank)
+    rank, world, local_rank = launch_ranks()
+    device = resolve_device(device_name, local_rank, key="train.device")
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         kwargs: dict[str, Any] = {"device_id": device} if device.type == "cuda" else {}
