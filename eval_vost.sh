@@ -28,22 +28,8 @@ GPUS="${GPUS:-1}"
 DATASET_PATH="${DATASET_PATH:-./datasets/VOST}"
 PYTHON="${PYTHON:-python}"
 
-case "$MODEL" in
-    r50_aotl) family=aot ;;
-    r50_deaotl) family=deaot ;;
-    *) echo "error: MODEL must be r50_aotl or r50_deaotl, got '$MODEL'" >&2; exit 2 ;;
-esac
-# The reference's AOT and DeAOT code paths differ for RMem and EMFS (when statistics update; EMFS constants).
-case "$MEMORY" in
-    fifo|unbounded) memory_file="$MEMORY" ;;
-    rmem|emfs)
-        memory_file="$MEMORY"
-        if [ "$family" = deaot ]; then memory_file="${MEMORY}_deaot"; fi ;;
-    *) echo "error: MEMORY must be fifo, rmem, emfs or unbounded, got '$MEMORY'" >&2; exit 2 ;;
-esac
-case "$GPUS" in
-    ''|*[!0-9]*) echo "error: GPUS must be a number (0 = CPU), got '$GPUS'" >&2; exit 2 ;;
-esac
+# shellcheck source=scripts/lib/vost_settings.sh
+source "$repo/scripts/lib/vost_settings.sh"
 if [ ! -f "$CKPT" ]; then
     echo "error: checkpoint file $CKPT does not exist (CKPT)" >&2
     exit 2

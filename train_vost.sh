@@ -39,24 +39,15 @@ TORCHRUN_ARGS="${TORCHRUN_ARGS:---standalone}"
 EVAL="${EVAL:-1}"
 PYTHON="${PYTHON:-python}"
 
+# shellcheck source=scripts/lib/vost_settings.sh
+source "$repo/scripts/lib/vost_settings.sh"
 case "$MODEL" in
-    r50_aotl) family=aot; zoo=R50_AOTL ;;
-    r50_deaotl) family=deaot; zoo=R50_DeAOTL ;;
-    *) echo "error: MODEL must be r50_aotl or r50_deaotl, got '$MODEL'" >&2; exit 2 ;;
-esac
-case "$MEMORY" in
-    fifo|unbounded) memory_file="$MEMORY" ;;
-    rmem|emfs)
-        memory_file="$MEMORY"
-        if [ "$family" = deaot ]; then memory_file="${MEMORY}_deaot"; fi ;;
-    *) echo "error: MEMORY must be rmem, emfs, fifo or unbounded, got '$MEMORY'" >&2; exit 2 ;;
+    r50_aotl) zoo=R50_AOTL ;;
+    r50_deaotl) zoo=R50_DeAOTL ;;
 esac
 case "$STAGE" in
     pre_vost|pre_vost_2) ;;
     *) echo "error: STAGE must be pre_vost or pre_vost_2, got '$STAGE'" >&2; exit 2 ;;
-esac
-case "$GPUS" in
-    ''|*[!0-9]*) echo "error: GPUS must be a number (0 = CPU), got '$GPUS'" >&2; exit 2 ;;
 esac
 case "$BATCH" in
     ''|*[!0-9]*|0) echo "error: BATCH must be a positive number, got '$BATCH'" >&2; exit 2 ;;
