@@ -47,6 +47,14 @@ def long_term_inputs(query: Tensor, keys: Tensor, tpe: Optional[TemporalPE]) -> 
 class _AOTBlockBase(nn.Module):
     """Parts shared by both AOT blocks: self-attention, feed-forward and the long-term value projection."""
 
+    def _init_feed_forward(self, dim: int, feedforward_dim: int, droppath: float) -> None:
+        """Register the feed-forward (``norm3``, ``linear1``, depthwise-conv activation, ``linear2``) and DropPath."""
+        self.norm3 = nn.LayerNorm(dim)
+        self.linear1 = nn.Linear(dim, feedforward_dim)
+        self.activation = GNActDWConv2d(feedforward_dim)
+        self.linear2 = nn.Linear(feedforward_dim, dim)
+        self.droppath = DropPath(droppath, batch_dim=1)
+
     def _self_attention(self, x: Tensor, pos: Tensor) -> Tensor:
         a = self.norm1(x)
         qk = a + pos
@@ -104,11 +112,7 @@ class VOSTBlock(_AOTBlockBase):
         self.linear_KMem = nn.Linear(dim, dim)
         self.long_term_attn = MultiheadAttention(dim, att_heads, use_linear=False)
         self.short_term_attn = MultiheadAttention(dim, att_heads, use_linear=False)
-        self.norm3 = nn.LayerNorm(dim)
-        self.linear1 = nn.Linear(dim, feedforward_dim)
-        self.activation = GNActDWConv2d(feedforward_dim)
-        self.linear2 = nn.Linear(feedforward_dim, dim)
-        self.droppath = DropPath(droppath, batch_dim=1)
+        self._init_feed_forward(dim, feedforward_dim, droppath)
         xavier_init(self)
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
@@ -168,11 +172,7 @@ class ZooBlock(_AOTBlockBase):
         self.short_term_attn = LocalAttention(dim, att_heads, radius, dilation, relative_emb)
         self.norm2 = nn.LayerNorm(dim)
         self.self_attn = MultiheadAttention(dim, self_heads)
-        self.norm3 = nn.LayerNorm(dim)
-        self.linear1 = nn.Linear(dim, feedforward_dim)
-        self.activation = GNActDWConv2d(feedforward_dim)
-        self.linear2 = nn.Linear(feedforward_dim, dim)
-        self.droppath = DropPath(droppath, batch_dim=1)
+        self._init_feed_forward(dim, feedforward_dim, droppath)
         xavier_init(self)
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
