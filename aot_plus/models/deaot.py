@@ -45,13 +45,8 @@ class DeAOT(VOSModel):
                  ignore_token: bool = True, align_corners: bool = True, decoder_intermediate: bool = False,
                  temporal_pe: bool = False, temporal_pe_slots: int = 4, temporal_pe_max_interp: int = 4) -> None:
         super().__init__()
-        self.max_obj_num = max_obj_num
-        self.ignore_token = ignore_token
-        self.align_corners = align_corners
+        self._init_encoder(encoder, encoder_dims, embed_dim, max_obj_num, ignore_token, align_corners)
         droppaths = list(droppaths) if droppaths is not None else [0.1] * num_layers
-        self.encoder = encoder
-        self.encoder_projector = nn.Conv2d(encoder_dims[-1], embed_dim, kernel_size=1)
-        nn.init.xavier_uniform_(self.encoder_projector.weight)
         layers = [GatedPropagationModule(embed_dim, self_heads, att_heads, att_dim, index == 0, rate, window_radius,
                                          window_dilation, relative_emb, dwconv_dropout)
                   for index, rate in enumerate(droppaths)]

@@ -40,6 +40,16 @@ class VOSModel(nn.Module):
     align_corners: bool
     tpe_max_interp_frames: int
 
+    def _init_encoder(self, encoder: nn.Module, encoder_dims: Sequence[int], embed_dim: int, max_obj_num: int,
+                      ignore_token: bool, align_corners: bool) -> None:
+        """Store the shared settings and register the encoder and its 1x1 projector (``model.md`` 3-4)."""
+        self.max_obj_num = max_obj_num
+        self.ignore_token = ignore_token
+        self.align_corners = align_corners
+        self.encoder = encoder
+        self.encoder_projector = nn.Conv2d(encoder_dims[-1], embed_dim, kernel_size=1)
+        nn.init.xavier_uniform_(self.encoder_projector.weight)
+
     def _build_identity_bank(self, id_dim: int, embed_dim: int, align_corners: bool) -> None:
         kernel, padding = (17, 8) if align_corners else (16, 0)
         self.patch_wise_id_bank = nn.Conv2d(id_dim, embed_dim, kernel_size=kernel, stride=16, padding=padding)
