@@ -88,10 +88,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if bar is not None:
             bar.close()
     if report is not None:
-        sys.stdout.write(f"---------- Global results for {args.split} ({args.output}) ----------\n")
-        sys.stdout.write(report.global_table.to_text() + "\n")
-        sys.stdout.write(f"\n---------- Per sequence results for {args.split} ----------\n")
-        sys.stdout.write(report.per_sequence_table.to_text() + "\n")
+        sys.stdout.write(f"Results in {args.output}\n" + report.to_text(args.split))
     return 0
 
 

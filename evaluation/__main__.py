@@ -93,10 +93,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_BAD_INPUT
     finally:
         bar.close()
-    sys.stdout.write(f"--------------------------- Global results for {args.set} ---------------------------\n")
-    sys.stdout.write(report.global_table.to_text() + "\n")
-    sys.stdout.write(f"\n---------- Per sequence results for {args.set} ----------\n")
-    sys.stdout.write(report.per_sequence_table.to_text() + "\n")
+    sys.stdout.write(report.to_text(args.set))
     return 0
 
 

@@ -104,6 +104,13 @@ class Report:
         """The global row as ``{column: value}``."""
         return {k: float(v) for k, v in zip(self.global_table.columns, self.global_table.rows[0])}
 
+    def to_text(self, subset: str) -> str:
+        """Both tables as printed by the CLIs (the official evaluator's layout)."""
+        return (f"--------------------------- Global results for {subset} ---------------------------\n"
+                f"{self.global_table.to_text()}\n"
+                f"\n---------- Per sequence results for {subset} ----------\n"
+                f"{self.per_sequence_table.to_text()}\n")
+
 
 def _csv_cell(cell: Cell) -> str:
     if isinstance(cell, str):
