@@ -24,12 +24,15 @@ def _pyplot():
     return plt
 
 
-def _save(fig, out_path: PathLike) -> Path:
+def _save(plt, fig, out_path: PathLike) -> Path:
+    """Lay out, write atomically and close ``fig``."""
+    fig.tight_layout()
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
     fig.savefig(tmp, dpi=110)
     os.replace(tmp, out)
+    plt.close(fig)
     return out
 
 
@@ -62,10 +65,7 @@ def plot_memory_timeline(timelines: Mapping[str, Sequence[Sequence[int]]], out_p
     axes[-1, 0].set_xlabel("processed frame")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    out = _save(fig, out_path)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out_path)
 
 
 def plot_j_over_time(j_per_object: Mapping[str, Sequence[float]], out_path: PathLike, title: str = "",
@@ -98,7 +98,4 @@ def plot_j_over_time(j_per_object: Mapping[str, Sequence[float]], out_path: Path
     ax.legend(fontsize=8, ncol=4, loc="lower left")
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    out = _save(fig, out_path)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out_path)
