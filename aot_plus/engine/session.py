@@ -23,9 +23,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from aot_plus.engine.config import SessionConfig
+from aot_plus.engine.frame_step import FrameStep
 from aot_plus.engine.groups import (IGNORE_LABEL, group_label, group_object_count, group_probabilities,
                                     merge_probabilities, num_groups)
-from aot_plus.memory import Evidence, EvictionPolicy, MemoryBank, MemoryConfig, build_policy, resolve_gap
+from aot_plus.memory import Evidence, EvictionPolicy, MemoryConfig, build_bank, build_policy, resolve_gap
 from aot_plus.memory.evidence import foreground_probability
 from aot_plus.models.layers.lstt import Memory, StackOutput
 from aot_plus.models.vos import VOSModel
@@ -44,9 +45,9 @@ class _Pending:
 class _Group:
     """Memory state of one identity group."""
 
-    def __init__(self, policy: EvictionPolicy) -> None:
-        self.bank = MemoryBank()
-        self.policy = policy
+    def __init__(self, memory: MemoryConfig) -> None:
+        self.bank = build_bank(memory)
+        self.policy = build_policy(memory)
         self.last_mem_step = -1
         self.num_objects = 0
         self.short_history: list[list[Memory]] = []
@@ -66,11 +67,14 @@ class VideoSession:
         memory: bank bounds, long-term gap and eviction policy.
         cfg: session settings (identity masking, later references, short-term skip).
         num_frames: length of the video; needed when the gap follows the per-sequence rule.
+        frame_step: the network calls of a propagated frame (e.g. compiled, shared between sessions); default:
+            eager calls of ``model``.
     """
 
     def __init__(self, model: VOSModel, memory: MemoryConfig, cfg: SessionConfig = SessionConfig(),
-                 num_frames: Optional[int] = None) -> None:
+                 num_frames: Optional[int] = None, frame_step: Optional[FrameStep] = None) -> None:
         self.model = model
+        self.frame_step = frame_step if frame_step is not None else FrameStep(model)
         self.memory_cfg = memory
         self.cfg = cfg
         self.gap = resolve_gap(memory, num_frames)
@@ -144,10 +148,10 @@ class VideoSession:
                              f"{self._input_size}")
         self._num_objects = max(self._num_objects, count)
         self._input_size = tuple(image.shape[-2:])
-        feats = self.model.encode(image)
+        feats = self.frame_step.encode(image)
         per_group = self.model.max_obj_num
         while len(self._groups) < num_groups(self._num_objects, per_group):
-            self._groups.append(_Group(build_policy(self.memory_cfg)))
+            self._groups.append(_Group(self.memory_cfg))
         for index, group in enumerate(self._groups):
             onehot = self._onehot(group_label(label, index, per_group))
             # Reference quirk (engine-and-memory.md 2): the ignore map of a reference label is dropped.
@@ -188,7 +192,7 @@ class VideoSession:
                              f"{self._input_size}; resize every frame of a video to one input size")
         self._frame_idx = self._frame_idx + 1 if frame_idx is None else frame_idx
         output_size = tuple(output_size) if output_size is not None else self._input_size
-        feats = self.model.encode(image)
+        feats = self.frame_step.encode(image)
         probs = []
         for group in self._groups:
             logits, group.pending = self._propagate_group(group, feats)
@@ -227,10 +231,13 @@ class VideoSession:
     def _propagate_group(self, group: _Group, feats: list[Tensor]) -> tuple[Tensor, _Pending]:
         inserting = self._frame_idx - group.last_mem_step >= self.gap
         needs = group.policy.needs if inserting and group.policy.needs_evidence(len(group.bank) + 1) else frozenset()
+        filled = len(group.bank)
         long_memories = [group.bank.layer(i) for i in range(self._num_layers)]
         short_memories = [group.bank.short_term(i) for i in range(self._num_layers)]
-        stack = self.model.propagate(feats, long_memories, short_memories, need_mass="attention" in needs)
-        logits = self.model.decode(feats, stack)
+        valid = group.bank.valid
+        tpe = self.model.temporal_pe(filled, long_memories[0][0].shape[0])
+        logits, stack = self.frame_step.propagate_decode(feats, long_memories, short_memories, "attention" in needs,
+                                                         valid, None if tpe is None else tpe.memory)
         if self.cfg.mask_unused_ids and group.num_objects < self.model.max_obj_num:
             fill = -1e10 if logits.dtype == torch.float32 else -1e4
             logits = logits.clone()
@@ -239,10 +246,10 @@ class VideoSession:
         if needs:
             keys = None
             if "keys" in needs:
-                tpe = self.model.temporal_pe(long_memories[0][0].shape[0])
                 keys = long_memories[0][0] if tpe is None else tpe.add_to_keys(long_memories[0][0])
+                keys = keys[:filled]
             evidence = Evidence(
-                attention_mass=stack.mass[0] if stack.mass is not None else None,
+                attention_mass=stack.mass[0][..., :filled] if stack.mass is not None else None,
                 foreground=(foreground_probability(logits, tuple(feats[-1].shape[-2:]))
                             if "foreground" in needs else None),
                 keys=keys)

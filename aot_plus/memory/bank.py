@@ -49,6 +49,11 @@ class MemoryBank:
         return tuple(self._frame_ids)
 
     @property
+    def valid(self) -> Optional[Tensor]:
+        """Which rows of :meth:`layer` hold a frame: None, every row does (the static-capacity bank returns a mask)."""
+        return None
+
+    @property
     def num_layers(self) -> int:
         """Number of transformer layers stored (0 before the first append)."""
         return len(self._entries)

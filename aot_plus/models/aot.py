@@ -67,8 +67,9 @@ class AOT(VOSModel):
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
                      short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, memory_valid: Optional[Tensor]) -> StackOutput:
         batch, _, h, w = embedding.shape
         pos = map_to_seq(sine_position_embedding((h, w), self.embed_dim, device=embedding.device)
                          .to(embedding.dtype).expand(batch, -1, -1, -1))
-        return self.LSTT(map_to_seq(embedding), pos, (h, w), long_memories, short_memories, id_emb, tpe, need_mass)
+        return self.LSTT(map_to_seq(embedding), pos, (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
+                         memory_valid)

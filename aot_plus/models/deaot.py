@@ -66,6 +66,7 @@ class DeAOT(VOSModel):
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
                      short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, memory_valid: Optional[Tensor]) -> StackOutput:
         h, w = embedding.shape[-2:]
-        return self.LSTT(map_to_seq(embedding), (h, w), long_memories, short_memories, id_emb, tpe, need_mass)
+        return self.LSTT(map_to_seq(embedding), (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
+                         memory_valid)

@@ -97,15 +97,25 @@ class VOSModel(nn.Module):
         """Identity embedding ``[L, B, C]`` of an identity-bank input ``[B, id_dim, H, W]``."""
         return map_to_seq(self.patch_wise_id_bank(id_map))
 
-    def temporal_pe(self, num_frames: int) -> Optional[TemporalPE]:
-        """The temporal PE for a long-term memory of ``num_frames`` frames, or None without TPE."""
+    def temporal_pe(self, num_frames: int, slots: Optional[int] = None) -> Optional[TemporalPE]:
+        """The temporal PE for a long-term memory of ``num_frames`` frames, or None without TPE.
+
+        Args:
+            num_frames: frames in the memory (bank positions ``0 .. num_frames - 1``).
+            slots: rows of the result when the memory has more slots than frames (a static-capacity memory,
+                ``docs/static-memory.md``): rows past ``num_frames`` are zero (those slots get no attention).
+        """
         if self.mem_pos_emb is None:
             return None
-        return TemporalPE(self.cur_pos_emb, temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames))
+        rows = temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames)
+        if slots is not None and slots > num_frames:
+            rows = torch.cat([rows, rows.new_zeros(slots - num_frames, rows.shape[1])], dim=0)
+        return TemporalPE(self.cur_pos_emb, rows)
 
     def propagate(self, feats: Sequence[Tensor], long_memories: Optional[Sequence[Memory]] = None,
                   short_memories: Optional[Sequence[Memory]] = None, id_emb: Optional[Tensor] = None,
-                  need_mass: bool = False) -> StackOutput:
+                  need_mass: bool = False, memory_valid: Optional[Tensor] = None,
+                  memory_pe: Optional[Tensor] = None) -> StackOutput:
         """Run the transformer on one frame.
 
         Args:
@@ -114,16 +124,27 @@ class VOSModel(nn.Module):
             short_memories: per layer, the short-term memory (slots ``[L, B, .]``).
             id_emb: reference mode: the frame's identity embedding; the memories are then ignored.
             need_mass: also return layer 0's long-term attention mass per memory frame ``[B, L, T]``.
+            memory_valid: ``[T]`` bool, False for the empty slots of a static-capacity memory; those slots get no
+                attention (and no mass). None: every slot holds a frame.
+            memory_pe: ``[T, D]`` temporal PE rows of the slots (:meth:`temporal_pe` with ``slots``); required with
+                ``memory_valid`` when the model has a temporal PE, since the rows depend on the filled count.
         """
         if id_emb is None and (long_memories is None or short_memories is None):
             raise ValueError("propagate needs the memories, or an identity embedding for a reference frame")
-        num_frames = 1 if id_emb is not None else long_memories[0][0].shape[0]
-        return self._transformer(feats[-1], long_memories, short_memories, id_emb, self.temporal_pe(num_frames),
-                                 need_mass)
+        if id_emb is not None:
+            tpe = self.temporal_pe(1)
+        elif memory_pe is not None:
+            tpe = TemporalPE(self.cur_pos_emb, memory_pe)
+        elif memory_valid is not None and self.mem_pos_emb is not None:
+            raise ValueError("propagate over a static-capacity memory needs memory_pe (its temporal PE rows)")
+        else:
+            tpe = self.temporal_pe(long_memories[0][0].shape[0])
+        return self._transformer(feats[-1], long_memories, short_memories, id_emb, tpe, need_mass,
+                                 None if id_emb is not None else memory_valid)
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
                      short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, memory_valid: Optional[Tensor]) -> StackOutput:
         raise NotImplementedError
 
     def decode(self, feats: Sequence[Tensor], stack: StackOutput) -> Tensor:

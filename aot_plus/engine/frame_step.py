@@ -1,0 +1,63 @@
+"""The network calls of one propagated frame, eager or compiled with ``torch.compile`` (``eval.compile``).
+
+A session calls :meth:`FrameStep.encode` once per frame and :meth:`FrameStep.propagate_decode` once per identity
+group. Over a static-capacity memory (``memory.storage: static``, ``docs/static-memory.md``) every tensor of those
+calls has the same shape on every frame, so the compiled graphs are built at the first frames (one per value of
+``need_mass``) and reused for the rest of every video of that input size. Reference frames run eager.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from aot_plus.models.layers.lstt import Memory, StackOutput
+from aot_plus.models.vos import VOSModel
+
+
+class FrameStep:
+    """Encode, propagate and decode with one network; build it once per network and share it between sessions.
+
+    Args:
+        model: the network, on its device and in eval mode.
+        compile: compile :meth:`encode` and :meth:`propagate_decode` with ``torch.compile`` (static shapes; use
+            with ``memory.storage: static``, otherwise every new bank size recompiles).
+        channels_last: convert the network's weights and every input image to the channels-last memory format
+            (faster convolutions on CUDA tensor cores; the weights are converted in place).
+        compile_mode: ``torch.compile`` mode (``default``; ``reduce-overhead`` adds CUDA graphs on CUDA).
+    """
+
+    def __init__(self, model: VOSModel, compile: bool = False, channels_last: bool = False,
+                 compile_mode: str = "default") -> None:
+        self.model = model
+        self.compiled = compile
+        self.channels_last = channels_last
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        self._encode: Callable[[Tensor], list[Tensor]] = model.encode
+        self._propagate_decode = self._run_propagate_decode
+        if compile:
+            self._encode = torch.compile(model.encode, dynamic=False, mode=compile_mode)
+            self._propagate_decode = torch.compile(self._run_propagate_decode, dynamic=False, mode=compile_mode)
+
+    def encode(self, image: Tensor) -> list[Tensor]:
+        """:meth:`VOSModel.encode` of a normalised ``[B, 3, H, W]`` image."""
+        if self.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
+        return self._encode(image)
+
+    def propagate_decode(self, feats: Sequence[Tensor], long_memories: Sequence[Memory],
+                         short_memories: Sequence[Memory], need_mass: bool, memory_valid: Optional[Tensor],
+                         memory_pe: Optional[Tensor]) -> tuple[Tensor, StackOutput]:
+        """:meth:`VOSModel.propagate` over the memories then :meth:`VOSModel.decode`: ``(logits, stack)``."""
+        logits, states, mass = self._propagate_decode(list(feats), list(long_memories), list(short_memories),
+                                                      need_mass, memory_valid, memory_pe)
+        return logits, StackOutput([], states, mass)
+
+    def _run_propagate_decode(self, feats: list[Tensor], long_memories: list[Memory], short_memories: list[Memory],
+                              need_mass: bool, memory_valid: Optional[Tensor], memory_pe: Optional[Tensor]
+                              ) -> tuple[Tensor, list[tuple[Optional[Tensor], ...]], Optional[Tensor]]:
+        stack = self.model.propagate(feats, long_memories, short_memories, need_mass=need_mass,
+                                     memory_valid=memory_valid, memory_pe=memory_pe)
+        return self.model.decode(feats, stack), stack.states, stack.mass
