@@ -26,10 +26,12 @@ class FrameStep:
         channels_last: convert the network's weights and every input image to the channels-last memory format
             (faster convolutions on CUDA tensor cores; the weights are converted in place).
         compile_mode: ``torch.compile`` mode (``default``; ``reduce-overhead`` adds CUDA graphs on CUDA).
+        compile_backend: ``torch.compile`` backend (``inductor`` generates kernels; ``aot_eager`` only traces,
+            which tests use to check graph capture quickly).
     """
 
     def __init__(self, model: VOSModel, compile: bool = False, channels_last: bool = False,
-                 compile_mode: str = "default") -> None:
+                 compile_mode: str = "default", compile_backend: str = "inductor") -> None:
         self.model = model
         self.compiled = compile
         self.channels_last = channels_last
@@ -38,8 +40,11 @@ class FrameStep:
         self._encode: Callable[[Tensor], list[Tensor]] = model.encode
         self._propagate_decode = self._run_propagate_decode
         if compile:
-            self._encode = torch.compile(model.encode, dynamic=False, mode=compile_mode)
-            self._propagate_decode = torch.compile(self._run_propagate_decode, dynamic=False, mode=compile_mode)
+            options = {"dynamic": False, "backend": compile_backend}
+            if compile_backend == "inductor":
+                options["mode"] = compile_mode
+            self._encode = torch.compile(model.encode, **options)
+            self._propagate_decode = torch.compile(self._run_propagate_decode, **options)
 
     def encode(self, image: Tensor) -> list[Tensor]:
         """:meth:`VOSModel.encode` of a normalised ``[B, 3, H, W]`` image."""

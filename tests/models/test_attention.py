@@ -125,3 +125,26 @@ def test_attend_mass_path_matches_fused_path_and_sums_per_frame():
     probs = torch.softmax(qh @ kh.transpose(1, 2) / 2.0, dim=-1)
     expected = probs.view(heads, tokens, frames, tokens).mean(0).sum(-1)
     torch.testing.assert_close(mass[0], expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("with_mass", [False, True])
+def test_attend_masked_frames_equals_attention_over_the_filled_frames(with_mass):
+    gen = torch.Generator().manual_seed(3)
+    frames, tokens, batch, heads, dim = 5, 6, 2, 4, 16
+    q = torch.randn(7, batch, dim, generator=gen)
+    k = torch.randn(frames * tokens, batch, dim, generator=gen)
+    v = torch.randn(frames * tokens, batch, dim, generator=gen)
+    valid = torch.tensor([True, False, True, True, False])
+    keep = valid.repeat_interleave(tokens)
+    # Empty slots hold large values: any attention leaking to them would show.
+    k_full, v_full = k.clone(), v.clone()
+    k_full[~keep] = 50.0
+    v_full[~keep] = 1e3
+    out, mass = attend(q, k_full, v_full, heads, frames if with_mass else None, frame_valid=valid)
+    want, want_mass = attend(q, k[keep], v[keep], heads, 3 if with_mass else None)
+    torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-5)
+    if with_mass:
+        assert mass.shape == (batch, 7, frames) and float(mass[..., ~valid].abs().max()) == 0.0
+        torch.testing.assert_close(mass[..., valid], want_mass, rtol=1e-5, atol=1e-6)
+    else:
+        assert mass is None
