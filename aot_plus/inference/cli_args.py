@@ -56,6 +56,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", action="store_true", default=None,
                         help="also run horizontally flipped copies and average the probabilities")
     parser.add_argument("--scales", type=float, nargs="+", help="test-time scale factors, e.g. 1.0 1.2")
+    parser.add_argument("--compile", action="store_true", default=None,
+                        help="torch.compile the frame step (eval.compile=true; needs memory.storage=static)")
 
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -70,6 +72,8 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> arg
         overrides.append("eval.scales=[" + ", ".join(repr(s) for s in args.scales) + "]")
     if args.device:
         overrides.append(f"eval.device={args.device}")
+    if args.compile:
+        overrides.append("eval.compile=true")
     if getattr(args, "plots", None):
         overrides.append("eval.plots=true")
     args.overrides = overrides

@@ -22,6 +22,12 @@ class EvalConfig:
             ``cuda:LOCAL_RANK`` when this names CUDA without an index.
         amp: run the networks under CUDA autocast (off in the reference evaluation; ignored on CPU).
         amp_dtype: autocast dtype when ``amp`` is on.
+        compile: compile the frame step (encoder, propagation, decoder) with ``torch.compile``; needs
+            ``memory.storage: static`` so that every frame has the same shapes and the step compiles once
+            (``docs/static-memory.md``). The first frames of the first video pay the compilation.
+        compile_mode: ``torch.compile`` mode: ``default``, ``reduce-overhead`` (adds CUDA graphs on CUDA) or
+            ``max-autotune``.
+        channels_last: run the convolutions in the channels-last memory format (tensor cores on CUDA).
         session: per-video engine settings (identity masking, later references); the defaults leave unused
             identities unmasked as RMem/EMFS do (``engine-and-memory.md`` 11.1).
         strict_load: load checkpoints strictly (every key must match).
@@ -49,6 +55,9 @@ class EvalConfig:
     device: str = "auto"
     amp: bool = False
     amp_dtype: Literal["bfloat16", "float16"] = "bfloat16"
+    compile: bool = False
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune"] = "default"
+    channels_last: bool = False
     session: SessionConfig = field(default_factory=SessionConfig)
     strict_load: bool = True
     checkpoint_entry: Optional[str] = None

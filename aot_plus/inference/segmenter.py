@@ -30,6 +30,7 @@ import torch
 
 from aot_plus.data.eval_transforms import FrameView, prepare_label, test_time_views
 from aot_plus.engine import VideoSession
+from aot_plus.engine.frame_step import FrameStep
 
 
 class ObjectIds:
@@ -126,6 +127,10 @@ class VideoSegmenter:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.cfg = cfg
+        if cfg.eval.compile and cfg.memory.storage != "static":
+            raise ValueError("eval.compile needs memory.storage: static (a bounded memory with fixed shapes), got "
+                             f"memory.storage: {cfg.memory.storage}")
+        self.frame_step = FrameStep(self.model, cfg.eval.compile, cfg.eval.channels_last, cfg.eval.compile_mode)
         self.sessions: list[VideoSession] = []
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -169,7 +174,7 @@ class VideoSegmenter:
         if 0 not in labels:
             raise ValueError("the first frame needs a mask (labels[0])")
         ids = ObjectIds()
-        self.sessions = [VideoSession(self.model, self.cfg.memory, self.cfg.eval.session, num_frames)
+        self.sessions = [VideoSession(self.model, self.cfg.memory, self.cfg.eval.session, num_frames, self.frame_step)
                          for _ in self.cfg.eval.augmentations]
         views_of = _prefetch(enumerate(frames), lambda item: (item[0], item[1].shape[:2], self._views(item[1])))
         for index, size, views in views_of:

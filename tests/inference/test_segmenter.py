@@ -117,3 +117,31 @@ def test_every_policy_runs_through_the_segmenter(tiny_model, memory):
     kept = segmenter.sessions[0].kept_frames
     assert kept[0] == 0 and kept[-1] == 6
     assert len(kept) == (7 if memory == "unbounded" else 3)
+
+
+def test_static_storage_and_channels_last_give_the_same_masks(experiment):
+    first = np.zeros((33, 49), np.uint8)
+    first[5:20, 5:25] = 1
+    frames = _video(6)
+    runs = []
+    for storage, channels_last in (("growing", False), ("static", True)):
+        torch.manual_seed(3)
+        model = build_model(experiment.model)  # channels-last converts the weights in place: a model of its own
+        cfg = dataclasses.replace(experiment, memory=dataclasses.replace(experiment.memory, storage=storage,
+                                                                         long_term_gap=1, max_recent_frames=2),
+                                  eval=dataclasses.replace(experiment.eval, channels_last=channels_last))
+        segmenter = VideoSegmenter(model, cfg, torch.device("cpu"))
+        runs.append((list(segmenter.segment(frames, first)), segmenter.sessions[0].kept_frames))
+    (growing, kept_growing), (static, kept_static) = runs
+    assert kept_static == kept_growing == (0, 4, 5)
+    for want, got in zip(growing, static):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_compile_needs_static_storage(tiny_model, experiment):
+    args = parse(build_parser(), ["--config", "c.yaml", "--output", "out", "--dataset", "vost", "--ckpt", "none",
+                                  "--compile"])
+    assert "eval.compile=true" in args.overrides
+    cfg = dataclasses.replace(experiment, eval=dataclasses.replace(experiment.eval, compile=True))
+    with pytest.raises(ValueError, match="eval.compile needs memory.storage: static"):
+        VideoSegmenter(tiny_model, cfg, torch.device("cpu"))
