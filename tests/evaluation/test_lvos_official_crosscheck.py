@@ -163,4 +163,4 @@ def test_identical_to_official(tmp_path: Path, seed: int, degenerate: bool):
     full = [Table.from_csv(path) for path in _official(tmp_path, split, results, unseen, full_precision=True)]
     assert _same(report.global_table, full[0]), (report.global_table, full[0])
     assert _same(report.per_sequence_table, full[1]), (report.per_sequence_table, full[1])
-    assert len(report.per_sequence_table.rows) == (8 if degenerate else 7)
+    assert len(report.per_sequence_table.rows) == (9 if degenerate else 8)
