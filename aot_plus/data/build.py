@@ -74,7 +74,7 @@ def build_eval_dataset(name: str, cfg: DataConfig, split: str = "val", all_frame
         year = YOUTUBEVOS_YEARS[name] or cfg.youtubevos.year
         return YouTubeVOSEval(cfg.youtubevos.root, year, split, all_frames=all_frames)
     if name == "long_videos":
-        return LongVideosEval(cfg.long_videos_root, split)
+        return LongVideosEval(cfg.long_videos_root, split, output_height=cfg.long_videos_output_height)
     if name == "lvos":
         return LVOSEval(cfg.lvos.root, split)
     raise DatasetError(f"unknown evaluation dataset {name!r}; expected one of {list(EVAL_DATASETS)} or 'davis'")

@@ -263,6 +263,8 @@ class DataConfig:
         youtubevos: YouTube-VOS root and sampler values.
         static: static-image pretraining values.
         long_videos_root: root of the Long Videos dataset (evaluation only).
+        long_videos_output_height: height Long Videos results are written at (the 480p annotations' height);
+            None keeps each video's size.
         lvos: LVOS root and unseen-video list (evaluation only).
         clip: the clip sampler.
         augment: the clip augmentation.
@@ -278,6 +280,7 @@ class DataConfig:
     youtubevos: YouTubeVOSConfig = field(default_factory=YouTubeVOSConfig)
     static: StaticConfig = field(default_factory=StaticConfig)
     long_videos_root: str = "datasets/long_videos"
+    long_videos_output_height: Optional[int] = 480
     lvos: LVOSConfig = field(default_factory=LVOSConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
