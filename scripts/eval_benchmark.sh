@@ -49,17 +49,9 @@ fi
 
 # shellcheck source=scripts/lib/vost_settings.sh
 source "$repo/scripts/lib/vost_settings.sh"
-if [ ! -f "$CKPT" ]; then
-    echo "error: checkpoint file $CKPT does not exist (CKPT)" >&2
-    exit 2
-fi
-ckpt_name="$(basename "$CKPT")"
-OUTPUT="${OUTPUT:-./results/${BENCHMARK}_${MODEL}_${MEMORY}_${ckpt_name%.*}}"
-
-bank=(memory.reference_frames=1)
-if [ "$MEMORY" != unbounded ]; then bank+=(memory.max_recent_frames=8); fi
-device=cuda
-if [ "$GPUS" -eq 0 ]; then device=cpu; fi
+# shellcheck source=scripts/lib/eval_run.sh
+source "$repo/scripts/lib/eval_run.sh"
+eval_setup "$BENCHMARK"
 extra=()
 if [ -n "${DATASET_PATH:-}" ]; then extra+=(--dataset-path "$DATASET_PATH"); fi
 if [ -n "${UNSEEN_LIST:-}" ]; then extra+=("data.lvos.unseen_list=${UNSEEN_LIST}"); fi
@@ -67,17 +59,6 @@ if [ -n "${UNSEEN_LIST:-}" ]; then extra+=("data.lvos.unseen_list=${UNSEEN_LIST}
 args=(--config "${repo}/configs/benchmarks/${BENCHMARK}.yaml" "model=rmem_${MODEL}" "memory=${memory_file}"
       "${bank[@]}" --dataset "$dataset" --split "$SPLIT" --ckpt "$CKPT" --output "$OUTPUT" "${extra[@]}"
       "eval.device=${device}" "$@")
-if [ "$GPUS" -gt 1 ]; then
-    cmd=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$GPUS" -m aot_plus.eval "${args[@]}")
-else
-    cmd=("$PYTHON" -m aot_plus.eval "${args[@]}")
-fi
-
 echo "BENCHMARK=$BENCHMARK MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${memory_file}.yaml) CKPT=$CKPT GPUS=$GPUS" \
      "-> $OUTPUT" >&2
-if [ -n "${DRY_RUN:-}" ]; then
-    printf '%q ' "${cmd[@]}"
-    printf '\n'
-    exit 0
-fi
-exec "${cmd[@]}"
+eval_exec "${args[@]}"
