@@ -68,8 +68,9 @@ def random_video(rng: np.random.Generator, shape: tuple[int, int], frames: int, 
                 gt[rows, cols] = obj
                 draw = rng.random()
                 if draw < 0.7:
-                    dy, dx = rng.integers(-2, 3, size=2)
-                    pred[max(rows.start + dy, 0):max(rows.stop + dy, 0), max(cols.start + dx, 0):max(cols.stop + dx, 0)] = obj
+                    dy, dx = (int(v) for v in rng.integers(-2, 3, size=2))
+                    shifted_rows = slice(max(rows.start + dy, 0), max(rows.stop + dy, 0))
+                    pred[shifted_rows, max(cols.start + dx, 0):max(cols.stop + dx, 0)] = obj
                 elif draw < 0.85:
                     pred[_rectangle(rng, shape)] = obj
             elif rng.random() < 0.5:
