@@ -1,9 +1,12 @@
-"""Benchmark speed and peak memory of a model with several memory policies over video lengths.
+"""Benchmark speed and peak memory of a model with several memory policies, modes and storages over video lengths.
 
-For every ``(policy, length)`` a fresh worker process (this script with ``--worker``) builds the model from its
-config (randomly initialised weights), opens a :class:`~aot_plus.engine.session.VideoSession`, adds one reference
-frame with one object and then runs ``step`` + ``update`` (soft probabilities) for the remaining frames of
-random input. Each worker reports:
+For every ``(mode, storage, policy, length)`` a fresh worker process (this script with ``--worker``) builds the
+model from its config (randomly initialised weights), opens a :class:`~aot_plus.engine.session.VideoSession`, adds
+one reference frame with ``--objects`` objects and then runs ``step`` + ``update`` (soft probabilities) for the
+remaining frames of random input. Modes: ``fp32``, ``bf16`` (bf16 autocast), ``fp32+compile`` and
+``bf16+compile`` (the frame step compiled with ``torch.compile``, ``eval.compile``; needs the ``static`` storage,
+``memory.storage``). Compilation happens during the untimed ``--warmup`` frames and is reported as
+``first_frames_s``. Each worker reports:
 
 - ``ms_per_frame``: mean wall time of ``step`` + ``update`` after ``--warmup`` frames;
 - ``ms_per_frame_last50``: the same over the last 50 frames (a bounded policy should be flat in time);
@@ -13,7 +16,9 @@ random input. Each worker reports:
 - ``loop_peak_mb``: on CPU the peak resident set during the frame loop above the resident set before it (the peak
   counter is reset before the loop where the kernel allows); on CUDA the peak allocated above the allocation
   before the loop;
-- ``bank_mb`` / ``kept_frames``: bytes and frames of the long-term memory at the end.
+- ``bank_mb`` / ``kept_frames``: bytes (allocated slots for the static storage) and frames of the long-term memory
+  at the end;
+- ``first_frames_s``: wall time of the reference and the warm-up frames (includes compilation).
 
 The parent writes ``bench.json`` (atomically) and ``bench.png`` (ms/frame and peak MB against length, one line
 per policy) under ``--out``.
@@ -22,6 +27,8 @@ Example::
 
     python scripts/bench.py --model rmem_aott --lengths 50 200 800 --size 241x241 \\
         --policies unbounded fifo rmem emfs --threads 2 --out /tmp/bench/aott
+    python scripts/bench.py --model rmem_r50_deaotl --policies rmem_deaot --size 480x854 --objects 2 \\
+        --modes fp32 bf16 bf16+compile --storages growing static --lengths 100 1000 --device cuda --out /tmp/gpu
 """
 from __future__ import annotations
 
@@ -46,6 +53,7 @@ import torch  # noqa: E402
 
 from aot_plus.config import load_config  # noqa: E402
 from aot_plus.engine.config import SessionConfig  # noqa: E402
+from aot_plus.engine.frame_step import FrameStep  # noqa: E402
 from aot_plus.engine.session import VideoSession  # noqa: E402
 from aot_plus.launch import resolve_device  # noqa: E402
 from aot_plus.models.build import build_model  # noqa: E402
@@ -54,6 +62,8 @@ logger = logging.getLogger("bench")
 CONFIGS = REPO / "configs"
 LAST_WINDOW = 50
 MB = 2.0 ** 20
+MODES = ("fp32", "bf16", "fp32+compile", "bf16+compile")
+STORAGES = ("growing", "static")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -115,29 +125,26 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _compile(model: torch.nn.Module) -> None:
-    """Wrap the session's entry points of ``model`` with ``torch.compile`` (dynamic shapes: the bank grows)."""
-    for name in ("encode", "propagate", "decode", "memorize"):
-        setattr(model, name, torch.compile(getattr(model, name), dynamic=True))
-
-
 def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], device: torch.device, gap: int,
-            max_recent: int, warmup: int, amp: bool, compile_model: bool, seed: int = 0) -> dict[str, Any]:
+            max_recent: int, warmup: int, mode: str = "fp32", storage: str = "growing", objects: int = 1,
+            channels_last: bool = False, seed: int = 0) -> dict[str, Any]:
     """Time one video of ``length`` frames (reference included) and measure its memory; see the module doc."""
-    overrides = [f"memory={policy}", f"memory.long_term_gap={gap}", "memory.reference_frames=1"]
+    overrides = [f"memory={policy}", f"memory.long_term_gap={gap}", "memory.reference_frames=1",
+                 f"memory.storage={storage}"]
     if policy != "unbounded":
         overrides.append(f"memory.max_recent_frames={max_recent}")
     cfg = load_config(CONFIGS / "models" / f"{model_name}.yaml", overrides)
     torch.manual_seed(seed)
     model = build_model(cfg.model).to(device).eval()
-    if compile_model:
-        _compile(model)
+    step = FrameStep(model, compile=mode.endswith("+compile"), channels_last=channels_last)
     height, width = size
     pool = torch.randn(4, 1, 3, height, width, device=device)
     mask = torch.zeros(height, width, dtype=torch.long, device=device)
-    mask[height // 4: 3 * height // 4, width // 4: 3 * width // 4] = 1
-    session = VideoSession(model, cfg.memory, SessionConfig(), num_frames=length)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
+    for obj in range(objects):  # side-by-side vertical bands in the middle half of the frame
+        left = width // 4 + obj * (width // 2) // objects
+        mask[height // 4: 3 * height // 4, left: left + (width // 2) // objects] = obj + 1
+    session = VideoSession(model, cfg.memory, SessionConfig(), num_frames=length, frame_step=step)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode.startswith("bf16"))
     cuda = device.type == "cuda"
     if cuda:
         torch.cuda.synchronize(device)
@@ -148,6 +155,7 @@ def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], de
         base = (_status_kb("VmRSS") or 0) * 1024
         build_peak = None if reset else _peak_rss_mb()
     times = []
+    started = time.perf_counter()
     with autocast:
         session.add_reference(pool[0], mask)
         for index in range(1, length):
@@ -165,22 +173,41 @@ def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], de
         loop_peak = peak - base / MB if build_peak is None else None
     measured = times[warmup:] if len(times) > warmup else times
     last = times[-LAST_WINDOW:]
-    return {"policy": policy, "length": length, "frames_timed": len(measured),
+    first_frames = time.perf_counter() - started - sum(measured)
+    return {"mode": mode, "storage": storage, "policy": policy, "length": length, "frames_timed": len(measured),
             "ms_per_frame": 1000 * sum(measured) / len(measured),
             "ms_per_frame_last50": 1000 * sum(last) / len(last),
             "ms_per_frame_median": 1000 * statistics.median(measured),
             "ms_per_frame_last50_median": 1000 * statistics.median(last),
             "ms_per_frame_p10": 1000 * sorted(measured)[len(measured) // 10],
             "fps": len(measured) / sum(measured), "peak_mb": peak, "loop_peak_mb": loop_peak,
-            "bank_mb": session.memory_bytes() / MB, "kept_frames": len(session.kept_frames)}
+            "bank_mb": session.memory_bytes() / MB, "kept_frames": len(session.kept_frames),
+            "first_frames_s": first_frames}
 
 
-def _worker_command(args: argparse.Namespace, policy: str, length: int, result: Path) -> list[str]:
+def _worker_command(args: argparse.Namespace, run: tuple[str, str, str, int], result: Path) -> list[str]:
+    mode, storage, policy, length = run
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(result), "--model", args.model,
                "--policies", policy, "--lengths", str(length), "--size", f"{args.size[0]}x{args.size[1]}",
                "--device", args.device, "--gap", str(args.gap), "--max-recent", str(args.max_recent),
-               "--warmup", str(args.warmup), "--threads", str(args.threads)]
-    return command + (["--amp"] if args.amp else []) + (["--compile"] if args.compile else [])
+               "--warmup", str(args.warmup), "--threads", str(args.threads), "--modes", mode,
+               "--storages", storage, "--objects", str(args.objects)]
+    return command + (["--channels-last"] if args.channels_last else [])
+
+
+def planned_runs(args: argparse.Namespace) -> list[tuple[str, str, str, int]]:
+    """Every ``(mode, storage, policy, length)`` to measure; compiled modes run on the static storage only and
+    the static storage needs a bounded policy, so other combinations are left out."""
+    runs = []
+    for length in sorted(args.lengths):
+        for mode in args.modes:
+            for storage in args.storages:
+                for policy in args.policies:
+                    if (mode.endswith("+compile") and storage != "static") or \
+                            (storage == "static" and policy == "unbounded"):
+                        continue
+                    runs.append((mode, storage, policy, length))
+    return runs
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -198,11 +225,14 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
     memory_label = "peak allocated MB (CUDA)" if report["machine"]["device"].startswith("cuda") else "peak RSS MB"
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4))
-    for policy in report["policies"]:
-        rows = sorted((r for r in report["results"] if r["policy"] == policy), key=lambda r: r["length"])
+    lines = sorted({(r["policy"], r["mode"], r["storage"]) for r in report["results"]})
+    for policy, mode, storage in lines:
+        rows = sorted((r for r in report["results"] if (r["policy"], r["mode"], r["storage"]) == (policy, mode, storage)),
+                      key=lambda r: r["length"])
         lengths = [r["length"] for r in rows]
-        ax_time.plot(lengths, [r["ms_per_frame_median"] for r in rows], marker="o", label=policy)
-        ax_mem.plot(lengths, [r["peak_mb"] for r in rows], marker="o", label=policy)
+        label = policy if len(lines) == len(report["policies"]) else f"{policy} {mode} {storage}"
+        ax_time.plot(lengths, [r["ms_per_frame_median"] for r in rows], marker="o", label=label)
+        ax_mem.plot(lengths, [r["peak_mb"] for r in rows], marker="o", label=label)
     for axis, label in ((ax_time, "median ms / frame"), (ax_mem, memory_label)):
         axis.set_xscale("log")
         axis.set_xticks(report["lengths"], [str(n) for n in report["lengths"]])
@@ -229,8 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lengths", nargs="+", type=int, default=[50, 200, 800], help="video lengths in frames")
     parser.add_argument("--size", type=parse_size, default=(241, 241), help="input HxW")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model's entry points")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=["fp32"],
+                        help="precision and compilation: fp32, bf16 (autocast), fp32+compile, bf16+compile")
+    parser.add_argument("--storages", nargs="+", choices=STORAGES, default=["growing"],
+                        help="memory.storage values (compiled modes run on static only)")
+    parser.add_argument("--objects", type=int, default=1, help="objects in the reference mask")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last convolutions (eval.channels_last)")
     parser.add_argument("--gap", type=int, default=5, help="fixed long-term gap")
     parser.add_argument("--max-recent", type=int, default=8, help="memory.max_recent_frames of bounded policies")
     parser.add_argument("--warmup", type=int, default=5, help="first propagated frames left out of the timing")
@@ -249,8 +283,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     unknown = [p for p in args.policies if not (CONFIGS / "memory" / f"{p}.yaml").is_file()]
     if unknown or not (CONFIGS / "models" / f"{args.model}.yaml").is_file():
         raise SystemExit(f"unknown model {args.model!r} or policies {unknown} (see configs/models, configs/memory)")
-    if min(args.lengths) < 2 or args.gap < 1 or args.threads < 1:
-        raise SystemExit("--lengths must be >= 2, --gap and --threads >= 1")
+    if min(args.lengths) < 2 or args.gap < 1 or args.threads < 1 or args.objects < 1:
+        raise SystemExit("--lengths must be >= 2, --gap, --threads and --objects >= 1")
     torch.set_num_threads(args.threads)
     try:
         device = resolve_device(args.device, key="--device")
@@ -258,29 +292,32 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         raise SystemExit(str(err)) from None
     if args.worker is not None:
         result = run_one(args.model, args.policies[0], args.lengths[0], args.size, device, args.gap, args.max_recent,
-                         args.warmup, args.amp, args.compile)
+                         args.warmup, args.modes[0], args.storages[0], args.objects, args.channels_last)
         _write_atomic(args.worker, json.dumps(result))
         return result
     args.out.mkdir(parents=True, exist_ok=True)
+    runs = planned_runs(args)
+    if not runs:
+        raise SystemExit("nothing to measure: compiled modes need --storages static, and static a bounded policy")
     results = []
-    for length in sorted(args.lengths):
-        for policy in args.policies:
-            if args.in_process:
-                row = run_one(args.model, policy, length, args.size, device, args.gap, args.max_recent, args.warmup,
-                              args.amp, args.compile)
-            else:
-                result_path = args.out / f".{policy}_{length}.json"
-                subprocess.run(_worker_command(args, policy, length, result_path), check=True)
-                row = json.loads(result_path.read_text(encoding="utf-8"))
-                result_path.unlink()
-            logger.info("%-10s %5d frames: %7.1f ms/frame median (last %d: %7.1f), peak %7.1f MB, bank %6.1f MB "
-                        "(%d frames)", policy, length, row["ms_per_frame_median"], LAST_WINDOW,
-                        row["ms_per_frame_last50_median"],
-                        row["peak_mb"], row["bank_mb"], row["kept_frames"])
-            results.append(row)
+    for run in runs:
+        mode, storage, policy, length = run
+        if args.in_process:
+            row = run_one(args.model, policy, length, args.size, device, args.gap, args.max_recent, args.warmup,
+                          mode, storage, args.objects, args.channels_last)
+        else:
+            result_path = args.out / f".{mode}_{storage}_{policy}_{length}.json"
+            subprocess.run(_worker_command(args, run, result_path), check=True)
+            row = json.loads(result_path.read_text(encoding="utf-8"))
+            result_path.unlink()
+        logger.info("%-12s %-7s %-10s %5d frames: %7.1f ms/frame median (last %d: %7.1f), peak %7.1f MB, bank "
+                    "%6.1f MB (%d frames), first frames %.1f s", mode, storage, policy, length,
+                    row["ms_per_frame_median"], LAST_WINDOW, row["ms_per_frame_last50_median"], row["peak_mb"],
+                    row["bank_mb"], row["kept_frames"], row["first_frames_s"])
+        results.append(row)
     report = {"model": args.model, "size": list(args.size), "gap": args.gap, "max_recent_frames": args.max_recent,
-              "warmup": args.warmup, "amp": args.amp, "compile": args.compile,
-              "in_process": args.in_process, "policies": args.policies,
+              "warmup": args.warmup, "modes": args.modes, "storages": args.storages, "objects": args.objects,
+              "channels_last": args.channels_last, "in_process": args.in_process, "policies": args.policies,
               "lengths": sorted(args.lengths), "machine": machine_info(device, args.threads), "results": results}
     _write_atomic(args.out / "bench.json", json.dumps(report, indent=2))
     plot(report, args.out / "bench.png")
