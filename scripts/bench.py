@@ -40,7 +40,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -211,10 +210,13 @@ def planned_runs(args: argparse.Namespace) -> list[tuple[str, str, str, int]]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temp, path)
+    """Write through a temporary file in the same folder, created with the user's umask, then rename."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -243,11 +245,13 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"{report['model']} {report['size'][0]}x{report['size'][1]} on {report['machine']['device']}, "
                  f"gap {report['gap']}, {report['machine']['threads']} thread(s)")
     fig.tight_layout()
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp.png")
-    os.close(fd)
-    fig.savefig(temp, dpi=100)
-    plt.close(fig)
-    os.replace(temp, path)
+    temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")  # created by savefig with the user's umask
+    try:
+        fig.savefig(temp, dpi=100)
+        os.replace(temp, path)
+    finally:
+        plt.close(fig)
+        temp.unlink(missing_ok=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=5, help="first propagated frames left out of the timing")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench"), help="folder for bench.json and bench.png")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check the arguments, log the planned runs and stop (nothing is measured or written)")
     parser.add_argument("--in-process", action="store_true",
                         help="measure in this process (fast, for tests; peak memory then mixes across runs)")
     parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
@@ -285,6 +291,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         raise SystemExit(f"unknown model {args.model!r} or policies {unknown} (see configs/models, configs/memory)")
     if min(args.lengths) < 2 or args.gap < 1 or args.threads < 1 or args.objects < 1:
         raise SystemExit("--lengths must be >= 2, --gap, --threads and --objects >= 1")
+    runs = planned_runs(args)
+    if not runs:
+        raise SystemExit("nothing to measure: compiled modes need --storages static, and static a bounded policy")
+    if args.dry_run:
+        for run in runs:
+            logger.info("would measure mode %s, storage %s, policy %s, %d frames", *run)
+        return {"planned": runs}
     torch.set_num_threads(args.threads)
     try:
         device = resolve_device(args.device, key="--device")
@@ -296,9 +309,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         _write_atomic(args.worker, json.dumps(result))
         return result
     args.out.mkdir(parents=True, exist_ok=True)
-    runs = planned_runs(args)
-    if not runs:
-        raise SystemExit("nothing to measure: compiled modes need --storages static, and static a bounded policy")
     results = []
     for run in runs:
         mode, storage, policy, length = run
@@ -315,11 +325,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                     row["ms_per_frame_median"], LAST_WINDOW, row["ms_per_frame_last50_median"], row["peak_mb"],
                     row["bank_mb"], row["kept_frames"], row["first_frames_s"])
         results.append(row)
-    report = {"model": args.model, "size": list(args.size), "gap": args.gap, "max_recent_frames": args.max_recent,
-              "warmup": args.warmup, "modes": args.modes, "storages": args.storages, "objects": args.objects,
-              "channels_last": args.channels_last, "in_process": args.in_process, "policies": args.policies,
-              "lengths": sorted(args.lengths), "machine": machine_info(device, args.threads), "results": results}
-    _write_atomic(args.out / "bench.json", json.dumps(report, indent=2))
+        # Rewritten after every row, so a run stopped by a time limit keeps what it measured.
+        report = {"model": args.model, "size": list(args.size), "gap": args.gap,
+                  "max_recent_frames": args.max_recent, "warmup": args.warmup, "modes": args.modes,
+                  "storages": args.storages, "objects": args.objects, "channels_last": args.channels_last,
+                  "in_process": args.in_process, "policies": args.policies, "lengths": sorted(args.lengths),
+                  "machine": machine_info(device, args.threads), "results": results,
+                  "complete": len(results) == len(runs)}
+        _write_atomic(args.out / "bench.json", json.dumps(report, indent=2))
     plot(report, args.out / "bench.png")
     logger.info("wrote %s and %s", args.out / "bench.json", args.out / "bench.png")
     return report

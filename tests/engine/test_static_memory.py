@@ -2,7 +2,8 @@
 
 Both sessions run in lockstep on a case's frames with teacher forcing (the reference's fed-back labels): every
 frame's probabilities must agree within 1e-5 and the kept frames must be identical. FIFO runs on the RMem case's
-model and data with the policy swapped.
+model and data with the policy swapped. The ``cuda`` variant (skipped without a GPU) runs the same comparison on
+the GPU in fp32 with TF32 off.
 """
 import dataclasses
 from pathlib import Path
@@ -19,13 +20,25 @@ from aot_plus.parity import case_memory_config, case_model_config, fill_weights,
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "parity"
 
 
-def _sessions(name: str, policy: str):
+@pytest.fixture
+def device(request):
+    """The parametrised device; TF32 off on CUDA (it would move fp32 results by about 1e-3)."""
+    if request.param == "cpu":
+        yield torch.device("cpu")
+        return
+    previous = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield torch.device("cuda")
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
+
+
+def _sessions(name: str, policy: str, device: torch.device):
     case_dir = CASES / name
     case, arrays = load_case(case_dir)
     cfg = case_model_config(case, case_dir / "case.json")
     model = build_model(cfg)
     fill_weights(model, case["seed"], case["scale_rule"])
-    model.eval()
+    model.to(device).eval()
     memory = case_memory_config(case, cfg.family, case_dir / "case.json")
     if policy == "fifo":
         memory = dataclasses.replace(memory, policy=FifoConfig())
@@ -36,12 +49,13 @@ def _sessions(name: str, policy: str):
     return case, arrays, growing, static
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)], indirect=True)
 @pytest.mark.parametrize("name, policy", [("r50_aotl_tpe_rmem", "fifo"), ("r50_aotl_tpe_rmem", "rmem"),
                                           ("r50_deaotl_tpe_emfs", "emfs")])
-def test_static_storage_equals_growing_bank(name, policy):
-    case, arrays, growing, static = _sessions(name, policy)
-    frames = [normalize_frame(frame) for frame in arrays["frames"]]
-    first = torch.from_numpy(arrays["first_label"].astype(np.int64))
+def test_static_storage_equals_growing_bank(name, policy, device):
+    case, arrays, growing, static = _sessions(name, policy, device)
+    frames = [normalize_frame(frame, device) for frame in arrays["frames"]]
+    first = torch.from_numpy(arrays["first_label"].astype(np.int64)).to(device)
     for session in (growing, static):
         session.add_reference(frames[0], first, 0, obj_ids=range(1, case["objects"] + 1))
     kept_sizes = set()
@@ -49,7 +63,7 @@ def test_static_storage_equals_growing_bank(name, policy):
     for t in range(1, len(frames)):
         want, got = growing.step(frames[t]), static.step(frames[t])
         worst = max(worst, float((want - got).abs().max()))
-        label = torch.from_numpy(arrays["pred_labels"][t - 1].astype(np.int64))
+        label = torch.from_numpy(arrays["pred_labels"][t - 1].astype(np.int64)).to(device)
         growing.update(label)
         static.update(label)
         assert static.kept_frames == growing.kept_frames, f"frame {t}"
