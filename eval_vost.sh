@@ -42,7 +42,7 @@ if [ "$MEMORY" != unbounded ]; then bank+=(memory.max_recent_frames=8); fi
 device=cuda
 if [ "$GPUS" -eq 0 ]; then device=cpu; fi
 
-args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" "memory=${memory_file}" "${bank[@]}"
+args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" "memory=${MEMORY}" "${bank[@]}"
       --dataset vost --split val --ckpt "$CKPT" --output "$OUTPUT" --dataset-path "$DATASET_PATH"
       eval.scales=[1.0] eval.flip=false eval.max_long_side=1040 eval.amp=false "eval.device=${device}" "$@")
 if [ "$GPUS" -gt 1 ]; then
@@ -51,7 +51,7 @@ else
     cmd=("$PYTHON" -m aot_plus.eval "${args[@]}")
 fi
 
-echo "MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${memory_file}.yaml) CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
+echo "MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${MEMORY}.yaml) CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
 if [ -n "${DRY_RUN:-}" ]; then
     printf '%q ' "${cmd[@]}"
     printf '\n'

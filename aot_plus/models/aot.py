@@ -38,6 +38,8 @@ class AOT(VOSModel):
         temporal_pe_max_interp: largest bank interpolated linearly (reference 4).
     """
 
+    family = "aot"
+
     def __init__(self, encoder: nn.Module, encoder_dims: Sequence[int], embed_dim: int = 256, num_layers: int = 1,
                  self_heads: int = 8, att_heads: int = 8, feedforward_dim: int = 1024,
                  block: Literal["vost", "zoo"] = "vost", linear_q: bool = False,
@@ -67,8 +69,9 @@ class AOT(VOSModel):
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
                      short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
         batch, _, h, w = embedding.shape
         pos = map_to_seq(sine_position_embedding((h, w), self.embed_dim, device=embedding.device)
                          .to(embedding.dtype).expand(batch, -1, -1, -1))
-        return self.LSTT(map_to_seq(embedding), pos, (h, w), long_memories, short_memories, id_emb, tpe, need_mass)
+        return self.LSTT(map_to_seq(embedding), pos, (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
+                         need_keys)

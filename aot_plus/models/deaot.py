@@ -38,6 +38,8 @@ class DeAOT(VOSModel):
         temporal_pe_max_interp: largest bank interpolated linearly (reference 4).
     """
 
+    family = "deaot"
+
     def __init__(self, encoder: nn.Module, encoder_dims: Sequence[int], embed_dim: int = 256, num_layers: int = 1,
                  self_heads: int = 1, att_heads: int = 1, att_dim: int = 128,
                  droppaths: Optional[Sequence[float]] = None, window_radius: int = 7, window_dilation: int = 1,
@@ -66,6 +68,7 @@ class DeAOT(VOSModel):
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
                      short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
         h, w = embedding.shape[-2:]
-        return self.LSTT(map_to_seq(embedding), (h, w), long_memories, short_memories, id_emb, tpe, need_mass)
+        return self.LSTT(map_to_seq(embedding), (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
+                         need_keys)

@@ -30,11 +30,13 @@ class VOSModel(nn.Module):
     their own extras, and call :meth:`_build_temporal_pe`.
 
     Attributes:
+        family: ``aot`` or ``deaot``: the reference code path the memory policies' ``auto`` constants follow.
         max_obj_num: identities per group; logits have ``max_obj_num + 1`` channels.
         ignore_token: the identity bank has an extra "ignore" input channel.
         align_corners: the model's bilinear resize setting.
     """
 
+    family: str
     max_obj_num: int
     ignore_token: bool
     align_corners: bool
@@ -105,7 +107,7 @@ class VOSModel(nn.Module):
 
     def propagate(self, feats: Sequence[Tensor], long_memories: Optional[Sequence[Memory]] = None,
                   short_memories: Optional[Sequence[Memory]] = None, id_emb: Optional[Tensor] = None,
-                  need_mass: bool = False) -> StackOutput:
+                  need_mass: bool = False, need_keys: bool = False) -> StackOutput:
         """Run the transformer on one frame.
 
         Args:
@@ -114,16 +116,18 @@ class VOSModel(nn.Module):
             short_memories: per layer, the short-term memory (slots ``[L, B, .]``).
             id_emb: reference mode: the frame's identity embedding; the memories are then ignored.
             need_mass: also return layer 0's long-term attention mass per memory frame ``[B, L, T]``.
+            need_keys: also return layer 0's long-term keys ``[T, L, B, D]`` as attended (temporal PE added), the
+                keys a redundancy policy compares.
         """
         if id_emb is None and (long_memories is None or short_memories is None):
             raise ValueError("propagate needs the memories, or an identity embedding for a reference frame")
         num_frames = 1 if id_emb is not None else long_memories[0][0].shape[0]
         return self._transformer(feats[-1], long_memories, short_memories, id_emb, self.temporal_pe(num_frames),
-                                 need_mass)
+                                 need_mass, need_keys)
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
                      short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
         raise NotImplementedError
 
     def decode(self, feats: Sequence[Tensor], stack: StackOutput) -> Tensor:

@@ -1,6 +1,6 @@
 """RMem: evict the old frame with the lowest moving-mean relevance plus UCB freshness bonus.
 
-``engine-and-memory.md`` 7.3. Each scored call counts, per frame index, how many scored calls a frame has been in
+See ``docs/memory-policies.md``. Each scored call counts, per frame index, how many scored calls a frame has been in
 the bank for (the just-inserted frame included); frames that stayed long get a smaller bonus
 ``u_i = scale * sqrt(ln(sum_j N_j) / (N_i + offset))``, so fresh frames are protected. All in float32.
 """
@@ -12,7 +12,6 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from aot_plus.memory.policies.base import ModelFamily, check_family
 from aot_plus.memory.policies.relevance import RelevanceConfig, RelevancePolicy
 
 
@@ -30,12 +29,6 @@ class RMemConfig(RelevanceConfig, tag="rmem"):
     ucb_scale: float = 1.5
     ucb_offset: float = 8.0
     first_count_is_candidates: bool = True
-
-    @classmethod
-    def for_family(cls, family: ModelFamily) -> "RMemConfig":
-        """Reference settings: the DeAOT path scores at every insertion, the AOT path only on overflow."""
-        check_family(family)
-        return cls(score_every_insertion=family == "deaot")
 
 
 class RMemPolicy(RelevancePolicy, config=RMemConfig):

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aot_plus.models.layers.basic import DWConv2d, silu, xavier_init
+from aot_plus.models.layers.basic import DWConv2d, large_negative, silu, xavier_init
 
 Mass = Optional[Tensor]
 
@@ -224,8 +224,7 @@ def window_aggregate(probs: Tensor, v: Tensor, radius: int, dilation: int, max_e
 
 def window_softmax(logits: Tensor, valid: Tensor) -> Tensor:
     """Softmax over the window axis (dim 1 of ``[N, W*W, h, w]``) with out-of-map positions at probability 0."""
-    fill = -1e8 if logits.dtype == torch.float32 else -1e4
-    return torch.softmax(logits.masked_fill(~valid, fill), dim=1)
+    return torch.softmax(logits.masked_fill(~valid, large_negative(logits.dtype)), dim=1)
 
 
 class LocalGatedPropagation(nn.Module):

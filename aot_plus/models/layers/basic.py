@@ -22,6 +22,15 @@ def map_to_seq(x: Tensor) -> Tensor:
     return x.view(batch, channels, h * w).permute(2, 0, 1)
 
 
+def large_negative(dtype: torch.dtype) -> float:
+    """The value that silences a logit before a softmax: -1e10 in float32, -1e4 in any other dtype.
+
+    -1e4 is the largest magnitude float16 holds comfortably; the reference uses the same float32 test (so bfloat16
+    gets -1e4 too). Any value whose exponential underflows gives the same softmax; see ``docs/masking.md``.
+    """
+    return -1e10 if dtype == torch.float32 else -1e4
+
+
 def silu(x: Tensor) -> Tensor:
     """``x * sigmoid(x)`` (written out as in the reference rather than the fused kernel)."""
     return x * torch.sigmoid(x)

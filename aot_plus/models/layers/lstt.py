@@ -29,19 +29,21 @@ class LayerOutput:
         y: DeAOT identity features ``[L, B, C]`` (None for AOT).
         state: the current-frame tensors :meth:`memorize` needs (AOT: ``(Kc, Vc, S)``; DeAOT: ``(Kc, Vc, B_)``).
         mass: layer-0 long-term attention mass per memory frame ``[B, L, T]`` when requested, else None.
+        keys: the long-term keys ``[T, L, B, D]`` as the attention used them (temporal PE added) when requested.
     """
 
     x: Tensor
     y: Optional[Tensor]
     state: tuple[Optional[Tensor], ...]
     mass: Optional[Tensor] = None
+    keys: Optional[Tensor] = None
 
 
 def long_term_inputs(query: Tensor, keys: Tensor, tpe: Optional[TemporalPE]) -> tuple[Tensor, Tensor]:
-    """Query and flattened keys ``[T*L, B, D]`` of the long-term attention, with the temporal PE when given."""
+    """Query and keys ``[T, L, B, D]`` of the long-term attention, with the temporal PE when given."""
     if tpe is not None:
-        return tpe.add_to_query(query), tpe.add_to_keys(keys).flatten(0, 1)
-    return query, keys.flatten(0, 1)
+        return tpe.add_to_query(query), tpe.add_to_keys(keys)
+    return query, keys
 
 
 class _AOTBlockBase(nn.Module):
@@ -69,9 +71,10 @@ class _AOTBlockBase(nn.Module):
 
     def _attend_long_term(self, x: Tensor, pos: Tensor, long_memory: Optional[Memory],
                           short_memory: Optional[Memory], id_emb: Optional[Tensor], tpe: Optional[TemporalPE],
-                          need_mass: bool) -> tuple[Tensor, Tensor, Tensor, Memory, Tensor, Optional[Tensor]]:
+                          need_mass: bool) -> tuple[Tensor, Tensor, Tensor, Memory, Tensor, Optional[Tensor], Tensor]:
         """Self-attention, then long-term attention; in reference mode (``id_emb`` given) the frame's own entry
-        serves as both memories. Returns ``(x, query (= key), value, short_memory, long-term output, mass)``."""
+        serves as both memories. Returns ``(x, query (= key), value, short_memory, long-term output, mass,
+        long-term keys [T, L, B, D] as attended)``."""
         x = self._self_attention(x, pos)
         value = self.norm2(x)
         query = self.linear_Q(value)
@@ -80,9 +83,9 @@ class _AOTBlockBase(nn.Module):
             long_memory = tuple(t[None] for t in short_memory)
         mem_k, mem_v = long_memory
         lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
-        g, mass = self.long_term_attn(lt_query, lt_keys, mem_v.flatten(0, 1),
+        g, mass = self.long_term_attn(lt_query, lt_keys.flatten(0, 1), mem_v.flatten(0, 1),
                                       mass_frames=mem_k.shape[0] if need_mass else None)
-        return x, query, value, short_memory, g, mass
+        return x, query, value, short_memory, g, mass, lt_keys
 
 
 class VOSTBlock(_AOTBlockBase):
@@ -117,7 +120,7 @@ class VOSTBlock(_AOTBlockBase):
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
                 short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False) -> LayerOutput:
+                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the block on ``x`` ``[L, B, C]``.
 
         Args:
@@ -129,9 +132,10 @@ class VOSTBlock(_AOTBlockBase):
             id_emb: reference mode: the frame's identity embedding ``[L, B, C]``.
             tpe: temporal PE for this propagation.
             need_mass: return the long-term attention mass per memory frame.
+            need_keys: return the long-term keys as attended (temporal PE added).
         """
-        x, query, value, short_memory, g, mass = self._attend_long_term(x, pos, long_memory, short_memory, id_emb,
-                                                                        tpe, need_mass)
+        x, query, value, short_memory, g, mass, lt_keys = self._attend_long_term(x, pos, long_memory, short_memory,
+                                                                                 id_emb, tpe, need_mass)
         key = query
         short_k, short_v = short_memory
         if self.norm4 is not None:
@@ -140,7 +144,7 @@ class VOSTBlock(_AOTBlockBase):
             s = self.short_term_attn(query, torch.cat((short_k, key), 0), torch.cat((short_v, value), 0))[0]
         x = x + g + s
         x = self._feed_forward(x, size_2d)
-        return LayerOutput(x, None, (key, value, s), mass)
+        return LayerOutput(x, None, (key, value, s), mass, lt_keys if need_keys else None)
 
     def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
         """Long-term ``(Kc, linear_V(Vc + ID))`` and short-term ``(linear_QMem(S), linear_VMem(S + ID))`` entries."""
@@ -177,17 +181,17 @@ class ZooBlock(_AOTBlockBase):
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
                 short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False) -> LayerOutput:
+                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the block; arguments as :meth:`VOSTBlock.forward` (the short-term memory is ``(K, V)`` of the
         previous frame, attended through a window)."""
-        x, query, value, short_memory, g, mass = self._attend_long_term(x, pos, long_memory, short_memory, id_emb,
-                                                                        tpe, need_mass)
+        x, query, value, short_memory, g, mass, lt_keys = self._attend_long_term(x, pos, long_memory, short_memory,
+                                                                                 id_emb, tpe, need_mass)
         key = query
         s = self.short_term_attn(seq_to_map(query, size_2d), seq_to_map(short_memory[0], size_2d),
                                  seq_to_map(short_memory[1], size_2d))
         x = x + (g + s)
         x = self._feed_forward(x, size_2d)
-        return LayerOutput(x, None, (key, value, None), mass)
+        return LayerOutput(x, None, (key, value, None), mass, lt_keys if need_keys else None)
 
     def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
         """The frame's ``(Kc, linear_V(Vc + ID))``, used for both the long- and the short-term memory."""
@@ -203,11 +207,14 @@ class StackOutput:
         features: the decoder's transformer inputs, each ``[L, B, C']`` (normalised as the reference does).
         states: per layer, the state :meth:`memorize` needs.
         mass: layer 0's long-term attention mass per memory frame ``[B, L, T]`` when requested.
+        keys: layer 0's long-term keys ``[T, L, B, D]`` as its attention used them (temporal PE added) when
+            requested.
     """
 
     features: list[Tensor]
     states: list[tuple[Optional[Tensor], ...]]
     mass: Optional[Tensor]
+    keys: Optional[Tensor] = None
 
 
 class PropagationStack(nn.Module):
@@ -255,16 +262,15 @@ class LongShortTermTransformer(PropagationStack):
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int],
                 long_memories: Optional[Sequence[Memory]] = None, short_memories: Optional[Sequence[Memory]] = None,
                 id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False) -> StackOutput:
+                need_mass: bool = False, need_keys: bool = False) -> StackOutput:
         """Propagate ``x`` ``[L, B, C]`` through every layer (reference mode when ``id_emb`` is given)."""
-        outputs, states, mass = [], [], None
+        outputs, states, first = [], [], None
         for index, layer in enumerate(self.layers):
             result = layer(x, pos, size_2d, None if id_emb is not None else long_memories[index],
                            None if id_emb is not None else short_memories[index], id_emb, tpe,
-                           need_mass and index == 0)
+                           need_mass and index == 0, need_keys and index == 0)
             x = result.x
             outputs.append(x)
             states.append(result.state)
-            if index == 0:
-                mass = result.mass
-        return StackOutput(self._normalise(outputs), states, mass)
+            first = result if index == 0 else first
+        return StackOutput(self._normalise(outputs), states, first.mass, first.keys)
