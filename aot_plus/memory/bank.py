@@ -21,7 +21,10 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
+#: One frame's memory entries of one layer, as a model's ``memorize`` returns them (a tuple of slots).
 LayerEntries = Sequence[Optional[Tensor]]
+#: One layer's memory as the transformer layers read it: per slot the tensor (long-term: stacked over frames) or
+#: None. The models import this type; it is the one name for it.
 LayerMemory = tuple[Optional[Tensor], ...]
 
 

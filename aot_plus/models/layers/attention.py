@@ -1,4 +1,4 @@
-"""Attention primitives of AOT and DeAOT (``model.md`` section 7).
+"""Attention primitives of AOT and DeAOT (``docs/model.md``, Attention primitives).
 
 Global attention uses PyTorch's fused ``scaled_dot_product_attention`` unless the caller asks for the attention
 mass per memory frame (the relevance policies); then the probabilities are computed explicitly in the input dtype,
@@ -50,7 +50,7 @@ def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[in
 
 
 class MultiheadAttention(nn.Module):
-    """AOT multi-head attention (``model.md`` 7.1); keys ``linear_{Q,K,V}`` (with ``use_linear``), ``projection``.
+    """AOT multi-head attention (``docs/model.md``); keys ``linear_{Q,K,V}`` (with ``use_linear``), ``projection``.
 
     Args:
         dim: model width C.
@@ -78,7 +78,7 @@ class MultiheadAttention(nn.Module):
 
 
 class GatedPropagation(nn.Module):
-    """DeAOT gated attention (``model.md`` 7.2): ``softmax(Q K^T / sqrt(d_att)) V * U``, depthwise conv, projection.
+    """DeAOT gated attention (``docs/model.md``): ``softmax(Q K^T / sqrt(d_att)) V * U``, depthwise conv, projection.
 
     Args:
         d_qk: query/key input width (with ``use_linear``).
@@ -228,7 +228,7 @@ def window_softmax(logits: Tensor, valid: Tensor) -> Tensor:
 
 
 class LocalGatedPropagation(nn.Module):
-    """DeAOT windowed gated attention (``model.md`` 7.3); keys ``relative_emb_k``, ``dw_conv``, ``projection``.
+    """DeAOT windowed gated attention (``docs/model.md``); keys ``relative_emb_k``, ``dw_conv``, ``projection``.
 
     Args:
         d_vu: output width; values and gates are ``expand_ratio * d_vu`` wide.
@@ -272,7 +272,7 @@ class LocalGatedPropagation(nn.Module):
 
 
 class LocalAttention(nn.Module):
-    """Zoo AOT windowed multi-head attention (``model.md`` 7.4, aot-benchmark ``MultiheadLocalAttentionV2``).
+    """Zoo AOT windowed multi-head attention (``docs/model.md``, aot-benchmark ``MultiheadLocalAttentionV2``).
 
     Keys: ``relative_emb_v`` ``[heads, C/heads, W*W]`` (a learned value bias per window position),
     ``relative_emb_k`` (grouped 1x1 conv), ``projection``.

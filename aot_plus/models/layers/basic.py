@@ -1,4 +1,4 @@
-"""Small building blocks shared by the transformers and the decoder (``model.md`` 7.5).
+"""Small building blocks shared by the transformers and the decoder (``docs/model.md``, Attention primitives).
 
 Shapes: sequences are ``[L, B, C]`` with ``L = h * w`` tokens in row-major order; maps are ``[B, C, h, w]``.
 """

@@ -1,4 +1,4 @@
-"""DeAOT's Gated Propagation Modules and their dual-branch stack (``model.md`` section 9).
+"""DeAOT's Gated Propagation Modules and their dual-branch stack (``docs/model.md``, DeAOT stack).
 
 Two streams: visual ``X`` and identity ``Y`` (``[L, B, C]``; ``Y`` starts absent). Memories per layer are
 ``(K, V, IDV)``: keys ``[.., d_att]``, visual values and identity values ``[.., 2C]``; the long-term memory has a
@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from aot_plus.models.layers.attention import GatedPropagation, LocalGatedPropagation
 from aot_plus.models.layers.basic import DropPath, GroupNorm1D, seq_to_map, silu, xavier_init
-from aot_plus.models.layers.lstt import LayerOutput, Memory, PropagationStack, StackOutput, long_term_inputs
+from aot_plus.memory.bank import LayerMemory
+from aot_plus.models.layers.lstt import LayerOutput, PropagationStack, StackOutput, long_term_inputs
 from aot_plus.models.layers.position import TemporalPE
 
 
@@ -66,8 +67,8 @@ class GatedPropagationModule(nn.Module):
             return silu(self.linear_ID_V(id_emb))
         return silu(self.linear_ID_V(torch.cat([id_input, id_emb], dim=2)))
 
-    def forward(self, x: Tensor, y: Optional[Tensor], size_2d: tuple[int, int], long_memory: Optional[Memory],
-                short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
+    def forward(self, x: Tensor, y: Optional[Tensor], size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
+                short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
                 need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the layer on the visual branch ``x`` and identity branch ``y`` (None for layer 0).
 
@@ -113,7 +114,7 @@ class GatedPropagationModule(nn.Module):
         y = y + self.droppath(r_id)
         return LayerOutput(x, y, (key, value, id_input), mass, lt_keys if need_keys else None)
 
-    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
+    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[LayerMemory, LayerMemory]:
         """The frame's ``(Kc, Vc, IDV)``, used for both the long- and the short-term memory."""
         key, value, id_input = state
         entry = (key, value, self.identity_value(id_input, id_emb))
@@ -134,8 +135,8 @@ class DualBranchGPM(PropagationStack):
         self.layers = nn.ModuleList(layers)
         self._init_norms(lambda: GroupNorm1D(2 * dim, groups=2), intermediate_norm)
 
-    def forward(self, x: Tensor, size_2d: tuple[int, int], long_memories: Optional[Sequence[Memory]] = None,
-                short_memories: Optional[Sequence[Memory]] = None, id_emb: Optional[Tensor] = None,
+    def forward(self, x: Tensor, size_2d: tuple[int, int], long_memories: Optional[Sequence[LayerMemory]] = None,
+                short_memories: Optional[Sequence[LayerMemory]] = None, id_emb: Optional[Tensor] = None,
                 tpe: Optional[TemporalPE] = None, need_mass: bool = False, need_keys: bool = False) -> StackOutput:
         """Propagate ``x`` ``[L, B, C]`` (reference mode when ``id_emb`` is given); features are ``[X_i, Y_i]``."""
         outputs, states, first, y = [], [], None, None

@@ -1,4 +1,4 @@
-"""AOT's Long Short-Term Transformer: the VOST block, the model-zoo block and the stack (``model.md`` section 8).
+"""AOT's Long Short-Term Transformer: the VOST block, the model-zoo block and the stack (``docs/model.md``, AOT stack).
 
 Layers never hold memories. Each call receives the layer's long-term memory (``[T, L, B, C]`` keys and values in
 bank order) and short-term memory (the previous frame, ``[L, B, C]``), or, for a reference frame, the identity
@@ -13,11 +13,11 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from aot_plus.memory.bank import LayerMemory
 from aot_plus.models.layers.attention import LocalAttention, MultiheadAttention
 from aot_plus.models.layers.basic import DropPath, GNActDWConv2d, seq_to_map, xavier_init
 from aot_plus.models.layers.position import TemporalPE
 
-Memory = tuple[Optional[Tensor], ...]
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,10 @@ class _AOTBlockBase(nn.Module):
         """The frame's long-term memory entry ``(Kc, linear_V(Vc + ID))``."""
         return key, self.linear_V(value + id_emb)
 
-    def _attend_long_term(self, x: Tensor, pos: Tensor, long_memory: Optional[Memory],
-                          short_memory: Optional[Memory], id_emb: Optional[Tensor], tpe: Optional[TemporalPE],
-                          need_mass: bool) -> tuple[Tensor, Tensor, Tensor, Memory, Tensor, Optional[Tensor], Tensor]:
+    def _attend_long_term(self, x: Tensor, pos: Tensor, long_memory: Optional[LayerMemory],
+                          short_memory: Optional[LayerMemory], id_emb: Optional[Tensor], tpe: Optional[TemporalPE],
+                          need_mass: bool
+                          ) -> tuple[Tensor, Tensor, Tensor, LayerMemory, Tensor, Optional[Tensor], Tensor]:
         """Self-attention, then long-term attention; in reference mode (``id_emb`` given) the frame's own entry
         serves as both memories. Returns ``(x, query (= key), value, short_memory, long-term output, mass,
         long-term keys [T, L, B, D] as attended)``."""
@@ -89,7 +90,7 @@ class _AOTBlockBase(nn.Module):
 
 
 class VOSTBlock(_AOTBlockBase):
-    """The RMem/EMFS/AOT+ "simplified" LSTT block (``model.md`` 8.1).
+    """The RMem/EMFS/AOT+ "simplified" LSTT block (``docs/model.md``, AOT stack).
 
     Args:
         dim: width C.
@@ -118,8 +119,8 @@ class VOSTBlock(_AOTBlockBase):
         self._init_feed_forward(dim, feedforward_dim, droppath)
         xavier_init(self)
 
-    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
-                short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
+    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
+                short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
                 need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the block on ``x`` ``[L, B, C]``.
 
@@ -146,21 +147,17 @@ class VOSTBlock(_AOTBlockBase):
         x = self._feed_forward(x, size_2d)
         return LayerOutput(x, None, (key, value, s), mass, lt_keys if need_keys else None)
 
-    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
+    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[LayerMemory, LayerMemory]:
         """Long-term ``(Kc, linear_V(Vc + ID))`` and short-term ``(linear_QMem(S), linear_VMem(S + ID))`` entries."""
         key, value, s = state
         return self.long_entry(key, value, id_emb), (self.linear_QMem(s), self.linear_VMem(s + id_emb))
 
 
 class ZooBlock(_AOTBlockBase):
-    """The aot-benchmark (model zoo) LSTT block with windowed short-term attention (``model.md`` 8.3).
+    """The aot-benchmark (model zoo) LSTT block with windowed short-term attention (``docs/model.md``, AOT stack).
 
     Args:
-        dim: width C.
-        self_heads: self-attention heads.
-        att_heads: long/short-term attention heads.
-        feedforward_dim: feed-forward width.
-        droppath: stochastic depth rate (training only).
+        dim, self_heads, att_heads, feedforward_dim, droppath: as :class:`VOSTBlock`.
         radius: short-term window radius.
         dilation: short-term window dilation.
         relative_emb: learned relative embeddings in the windowed attention.
@@ -179,8 +176,8 @@ class ZooBlock(_AOTBlockBase):
         self._init_feed_forward(dim, feedforward_dim, droppath)
         xavier_init(self)
 
-    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
-                short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
+    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
+                short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
                 need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the block; arguments as :meth:`VOSTBlock.forward` (the short-term memory is ``(K, V)`` of the
         previous frame, attended through a window)."""
@@ -193,7 +190,7 @@ class ZooBlock(_AOTBlockBase):
         x = self._feed_forward(x, size_2d)
         return LayerOutput(x, None, (key, value, None), mass, lt_keys if need_keys else None)
 
-    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
+    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[LayerMemory, LayerMemory]:
         """The frame's ``(Kc, linear_V(Vc + ID))``, used for both the long- and the short-term memory."""
         entry = self.long_entry(state[0], state[1], id_emb)
         return entry, entry
@@ -235,14 +232,15 @@ class PropagationStack(nn.Module):
             outputs[:-1] = [norm(out) for norm, out in zip(self.decoder_norms[:-1], outputs[:-1])]
         return outputs
 
-    def memorize(self, states: Sequence[Sequence[Optional[Tensor]]], id_emb: Tensor) -> tuple[list[Memory], list[Memory]]:
+    def memorize(self, states: Sequence[Sequence[Optional[Tensor]]],
+                 id_emb: Tensor) -> tuple[list[LayerMemory], list[LayerMemory]]:
         """Per layer, the frame's long-term and short-term memory entries given its identity embedding."""
         pairs = [layer.memorize(state, id_emb) for layer, state in zip(self.layers, states)]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 class LongShortTermTransformer(PropagationStack):
-    """A stack of AOT blocks plus the decoder norms (``model.md`` 8.2); key prefix ``LSTT.``.
+    """A stack of AOT blocks plus the decoder norms (``docs/model.md``, AOT stack); key prefix ``LSTT.``.
 
     Args:
         blocks: the layers (all :class:`VOSTBlock` or all :class:`ZooBlock`).
@@ -260,7 +258,8 @@ class LongShortTermTransformer(PropagationStack):
         self._init_norms(lambda: nn.LayerNorm(dim), intermediate_norm)
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int],
-                long_memories: Optional[Sequence[Memory]] = None, short_memories: Optional[Sequence[Memory]] = None,
+                long_memories: Optional[Sequence[LayerMemory]] = None,
+                short_memories: Optional[Sequence[LayerMemory]] = None,
                 id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
                 need_mass: bool = False, need_keys: bool = False) -> StackOutput:
         """Propagate ``x`` ``[L, B, C]`` through every layer (reference mode when ``id_emb`` is given)."""
