@@ -133,6 +133,7 @@ class EvictionPolicy(abc.ABC):
         self.reference_frames = reference_frames
         self.capacity = capacity
         self.last_scores: Optional[PolicyScores] = None
+        self.reset()
 
     def overflows(self, bank_size: int) -> bool:
         """Whether a bank of ``bank_size`` frames (after an insertion) exceeds the capacity."""
@@ -160,7 +161,8 @@ class EvictionPolicy(abc.ABC):
         """
 
     def reset(self) -> None:
-        """Forget all statistics (new video, or the memory was reset by a new reference)."""
+        """Forget all statistics (new video, or the memory was reset by a new reference); also called by
+        ``__init__``, so a subclass initialises its statistics here."""
         self.last_scores = None
 
 

@@ -61,10 +61,6 @@ class RelevancePolicy(EvictionPolicy):
     needs = frozenset({"attention", "foreground"})
     cfg: RelevanceConfig
 
-    def __init__(self, cfg: RelevanceConfig, reference_frames: int, capacity: Optional[int]) -> None:
-        super().__init__(cfg, reference_frames, capacity)
-        self._moving_mean: dict[int, float] = {}
-
     @property
     def moving_mean(self) -> dict[int, float]:
         """The stored moving-mean relevance by frame index (a copy)."""
@@ -101,7 +97,7 @@ class RelevancePolicy(EvictionPolicy):
     def reset(self) -> None:
         """Forget the moving means (and the subclass's statistics)."""
         super().reset()
-        self._moving_mean = {}
+        self._moving_mean: dict[int, float] = {}
 
     def _device_terms(self, evidence: Evidence) -> list[Tensor]:
         """Extra ``(T,)`` vectors computed on the evidence's device, moved to the CPU with the relevance."""

@@ -7,7 +7,6 @@ the bank for (the just-inserted frame included); frames that stayed long get a s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -36,10 +35,6 @@ class RMemPolicy(RelevancePolicy, config=RMemConfig):
 
     cfg: RMemConfig
 
-    def __init__(self, cfg: RMemConfig, reference_frames: int, capacity: Optional[int]) -> None:
-        super().__init__(cfg, reference_frames, capacity)
-        self._counts: dict[int, int] = {}
-
     @property
     def counts(self) -> dict[int, int]:
         """Scored calls each frame index has been in the bank for (a copy)."""
@@ -48,7 +43,7 @@ class RMemPolicy(RelevancePolicy, config=RMemConfig):
     def reset(self) -> None:
         """Forget the moving means and the counts."""
         super().reset()
-        self._counts = {}
+        self._counts: dict[int, int] = {}
 
     def _score(self, frame_ids: tuple[int, ...], moving_mean: Tensor,
                device_terms: Tensor) -> tuple[dict[str, Tensor], Tensor]:
