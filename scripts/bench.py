@@ -27,7 +27,7 @@ Example::
 
     python scripts/bench.py --model rmem_aott --lengths 50 200 800 --size 241x241 \\
         --policies unbounded fifo rmem emfs --threads 2 --out /tmp/bench/aott
-    python scripts/bench.py --model rmem_r50_deaotl --policies rmem_deaot --size 480x854 --objects 2 \\
+    python scripts/bench.py --model rmem_r50_deaotl --policies rmem --size 480x854 --objects 2 \\
         --modes fp32 bf16 bf16+compile --storages growing static --lengths 100 1000 --device cuda --out /tmp/gpu
 """
 from __future__ import annotations

@@ -64,7 +64,7 @@ TRAIN_ARGS=(--config configs/vost/r50_deaotl_rmem.yaml "data.vost.root=$DATA" "t
             train.pretrained=null train.save_every=20 train.keep_last=1 train.log_every=1 train.progress=false
             train.tensorboard=false data.num_workers=4)
 CMD_TRAIN=("$PY" -m aot_plus.train "${TRAIN_ARGS[@]}")
-BENCH_ARGS=(--model rmem_r50_deaotl --policies rmem_deaot --size 480x854 --objects 2 --gap 5 --max-recent 8
+BENCH_ARGS=(--model rmem_r50_deaotl --policies rmem --size 480x854 --objects 2 --gap 5 --max-recent 8
             --modes fp32 bf16 bf16+compile --storages static --lengths 100 1000 --warmup 10 --device cuda
             --out "$OUT/bench")
 CMD_BENCH=("$PY" scripts/bench.py "${BENCH_ARGS[@]}")

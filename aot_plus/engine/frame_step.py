@@ -12,7 +12,8 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
-from aot_plus.models.layers.lstt import Memory, StackOutput
+from aot_plus.memory.bank import LayerMemory
+from aot_plus.models.layers.lstt import StackOutput
 from aot_plus.models.vos import VOSModel
 
 
@@ -52,17 +53,19 @@ class FrameStep:
             image = image.contiguous(memory_format=torch.channels_last)
         return self._encode(image)
 
-    def propagate_decode(self, feats: Sequence[Tensor], long_memories: Sequence[Memory],
-                         short_memories: Sequence[Memory], need_mass: bool, memory_valid: Optional[Tensor],
-                         memory_pe: Optional[Tensor]) -> tuple[Tensor, StackOutput]:
-        """:meth:`VOSModel.propagate` over the memories then :meth:`VOSModel.decode`: ``(logits, stack)``."""
-        logits, states, mass = self._propagate_decode(list(feats), list(long_memories), list(short_memories),
-                                                      need_mass, memory_valid, memory_pe)
-        return logits, StackOutput([], states, mass)
+    def propagate_decode(self, feats: Sequence[Tensor], long_memories: Sequence[LayerMemory],
+                         short_memories: Sequence[LayerMemory], need_mass: bool, need_keys: bool,
+                         memory_valid: Optional[Tensor], memory_pe: Optional[Tensor]) -> tuple[Tensor, StackOutput]:
+        """:meth:`VOSModel.propagate` over the memories then :meth:`VOSModel.decode`: ``(logits, stack)`` (the
+        stack without its decoder features)."""
+        logits, states, mass, keys = self._propagate_decode(list(feats), list(long_memories), list(short_memories),
+                                                            need_mass, need_keys, memory_valid, memory_pe)
+        return logits, StackOutput([], states, mass, keys)
 
-    def _run_propagate_decode(self, feats: list[Tensor], long_memories: list[Memory], short_memories: list[Memory],
-                              need_mass: bool, memory_valid: Optional[Tensor], memory_pe: Optional[Tensor]
-                              ) -> tuple[Tensor, list[tuple[Optional[Tensor], ...]], Optional[Tensor]]:
-        stack = self.model.propagate(feats, long_memories, short_memories, need_mass=need_mass,
+    def _run_propagate_decode(self, feats: list[Tensor], long_memories: list[LayerMemory],
+                              short_memories: list[LayerMemory], need_mass: bool, need_keys: bool,
+                              memory_valid: Optional[Tensor], memory_pe: Optional[Tensor]
+                              ) -> tuple[Tensor, list[tuple[Optional[Tensor], ...]], Optional[Tensor], Optional[Tensor]]:
+        stack = self.model.propagate(feats, long_memories, short_memories, need_mass=need_mass, need_keys=need_keys,
                                      memory_valid=memory_valid, memory_pe=memory_pe)
-        return self.model.decode(feats, stack), stack.states, stack.mass
+        return self.model.decode(feats, stack), stack.states, stack.mass, stack.keys

@@ -29,7 +29,7 @@ class EvalConfig:
             ``max-autotune``.
         channels_last: run the convolutions in the channels-last memory format (tensor cores on CUDA).
         session: per-video engine settings (identity masking, later references); the defaults leave unused
-            identities unmasked as RMem/EMFS do (``engine-and-memory.md`` 11.1).
+            identities unmasked as RMem/EMFS do (``docs/identities.md``).
         strict_load: load checkpoints strictly (every key must match).
         checkpoint_entry: dict entry of the checkpoint file holding the weights (e.g. ``ema``); None tries
             ``state_dict``, then ``model``, then the file itself.
@@ -43,7 +43,6 @@ class EvalConfig:
         num_threads: torch CPU threads per process (None keeps torch's default).
         dist_timeout_s: how long ranks wait for each other at the final barrier (long videos take long).
         seed: seed of Python, NumPy and torch at start-up (inference itself has no randomness).
-        debug_frame_delay_s: sleep this long after every frame; a test hook for interrupting a run mid-sequence.
         overlay_alpha: opacity of the object colours in predict's overlay video.
         overlay_fps: frame rate of the overlay video when the input is a folder of frames.
         plots: write ``<output>/plots/<seq>_memory.{png,json}`` (the frame indices in the long-term memory after
@@ -70,7 +69,6 @@ class EvalConfig:
     num_threads: Optional[int] = None
     dist_timeout_s: int = 7 * 24 * 3600
     seed: int = 0
-    debug_frame_delay_s: float = 0.0
     overlay_alpha: float = 0.5
     overlay_fps: float = 10.0
     plots: bool = False

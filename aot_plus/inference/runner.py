@@ -22,9 +22,9 @@ import evaluation
 from aot_plus.config import save_config, to_dict
 from aot_plus.data.build import build_eval_dataset
 from aot_plus.data.sequence import EvalSequence
+from aot_plus.distributed import all_gather_objects, barrier, cleanup, join_process_group
 from aot_plus.inference.benchmarks import BENCHMARKS, EVALUATOR_METRICS
-from aot_plus.inference.distributed import (DistInfo, barrier, configure_process, dist_info_from_env, gather_objects,
-                                            init_distributed, select_device, shard, shutdown_distributed)
+from aot_plus.inference.distributed import DistInfo, configure_process, dist_info_from_env, select_device, shard
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
 from aot_plus.inference.segmenter import VideoSegmenter
@@ -185,11 +185,12 @@ def evaluate_dataset(cfg: Any, job: EvalJob, on_frame: Optional[FrameCallback] =
         The metric report on rank 0 when a metric ran, else None.
     """
     info = info or dist_info_from_env()
-    init_distributed(info, cfg.eval.dist_timeout_s)
+    # Ranks exchange only small Python objects, so evaluation uses gloo on CPU and GPU alike.
+    join_process_group(info.rank, info.world_size, "gloo", cfg.eval.dist_timeout_s)
     try:
         return _evaluate(cfg, job, info, on_frame)
     finally:
-        shutdown_distributed()
+        cleanup()
 
 
 def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCallback]) -> Optional[Any]:
@@ -223,7 +224,7 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
             stats = segment_sequence(segmenter, sequence, layout, cfg, meter, on_frame, plots)
             results.append(stats)
             log.info("rank %d %s", info.rank, format_sequence(stats, position, len(mine), meter.kind))
-    totals = gather_objects(RunStats.of(results), info)
+    totals = all_gather_objects(RunStats.of(results))
     barrier()
     if not info.is_main:
         return None

@@ -174,7 +174,8 @@ class VideoSegmenter:
         if 0 not in labels:
             raise ValueError("the first frame needs a mask (labels[0])")
         ids = ObjectIds()
-        self.sessions = [VideoSession(self.model, self.cfg.memory, self.cfg.eval.session, num_frames, self.frame_step)
+        self.sessions = [VideoSession(self.model, self.cfg.memory, self.cfg.eval.session, num_frames,
+                                      frame_step=self.frame_step)
                          for _ in self.cfg.eval.augmentations]
         views_of = _prefetch(enumerate(frames), lambda item: (item[0], item[1].shape[:2], self._views(item[1])))
         for index, size, views in views_of:
@@ -187,8 +188,6 @@ class VideoSegmenter:
                 yield self._start(views, given, ids, out_size)
                 continue
             yield self._step(index, views, given, ids, out_size)
-            if self.cfg.eval.debug_frame_delay_s > 0:
-                time.sleep(self.cfg.eval.debug_frame_delay_s)
 
     @torch.inference_mode()
     def _start(self, views: list[FrameView], label: np.ndarray, ids: ObjectIds,

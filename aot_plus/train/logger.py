@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import torch
 
-from aot_plus.train import distributed
+from aot_plus import distributed
 from aot_plus.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class StepLogger:
 
     def _flush(self, step: int, lr: float) -> None:
         stacked = torch.stack([v for _, _, (v, _) in self._pending])
-        window = distributed.all_reduce_mean(stacked.mean(dim=0), self.ctx).cpu().tolist()
+        window = distributed.all_reduce_mean(stacked.mean(dim=0)).cpu().tolist()
         rows = stacked.cpu().tolist()
         if self.ctx.is_main:
             for (s, rate, (_, aux_weight)), row in zip(self._pending, rows):

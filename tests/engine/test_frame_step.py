@@ -56,7 +56,7 @@ def _check(model, backend, policy, device="cpu", dtype=None, atol=1e-5):
     for index, (a, b) in enumerate(zip(want, got)):
         torch.testing.assert_close(b, a, rtol=0, atol=atol, msg=f"frame {index + 1}")
     # The attention-mass variant on the full bank (RMem runs it inside the session).
-    bank = session._groups[0].bank
+    bank = session.memories[0].bank
     memories = ([bank.layer(i) for i in range(len(model.LSTT.layers))],
                 [bank.short_term(i) for i in range(len(model.LSTT.layers))])
     with torch.no_grad(), autocast:

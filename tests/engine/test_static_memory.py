@@ -69,7 +69,7 @@ def test_static_storage_equals_growing_bank(name, policy, device):
         assert static.kept_frames == growing.kept_frames, f"frame {t}"
         kept_sizes.add(len(static.kept_frames))
     assert worst <= 1e-5, f"max |dp| {worst:.2e}"
-    bank = static._groups[0].bank
+    bank = static.memories[0].bank
     assert isinstance(bank, StaticMemoryBank) and bank.layer(0)[0].shape[0] == bank.capacity
     # The case fills the bank and then evicts: partly filled and full banks were both compared.
     assert len(kept_sizes) > 1 and max(kept_sizes) == bank.capacity

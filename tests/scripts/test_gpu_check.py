@@ -30,7 +30,7 @@ def test_dry_run_prints_and_checks_every_command(tmp_path):
     assert "train.amp=true" in printed["train"] and "r50_deaotl_rmem.yaml" in printed["train"]
     bench = printed["bench"]
     for expected in ("--size 480x854", "--objects 2", "--modes fp32 bf16 bf16+compile", "--lengths 100 1000",
-                     "--policies rmem_deaot", "--max-recent 8"):
+                     "--policies rmem", "--max-recent 8"):
         assert expected in bench
     assert sum(line.startswith("  ok: ") for line in lines) == 5
     assert lines[-1].startswith("dry run: all arguments check out")
