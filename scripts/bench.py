@@ -229,8 +229,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4))
     lines = sorted({(r["policy"], r["mode"], r["storage"]) for r in report["results"]})
     for policy, mode, storage in lines:
-        rows = sorted((r for r in report["results"] if (r["policy"], r["mode"], r["storage"]) == (policy, mode, storage)),
-                      key=lambda r: r["length"])
+        rows = sorted((r for r in report["results"]
+                       if (r["policy"], r["mode"], r["storage"]) == (policy, mode, storage)), key=lambda r: r["length"])
         lengths = [r["length"] for r in rows]
         label = policy if len(lines) == len(report["policies"]) else f"{policy} {mode} {storage}"
         ax_time.plot(lengths, [r["ms_per_frame_median"] for r in rows], marker="o", label=label)

@@ -65,7 +65,7 @@ class FrameStep:
     def _run_propagate_decode(self, feats: list[Tensor], long_memories: list[LayerMemory],
                               short_memories: list[LayerMemory], need_mass: bool, need_keys: bool,
                               memory_valid: Optional[Tensor], memory_pe: Optional[Tensor]
-                              ) -> tuple[Tensor, list[tuple[Optional[Tensor], ...]], Optional[Tensor], Optional[Tensor]]:
+                              ) -> tuple[Tensor, list[LayerMemory], Optional[Tensor], Optional[Tensor]]:
         stack = self.model.propagate(feats, long_memories, short_memories, need_mass=need_mass, need_keys=need_keys,
                                      memory_valid=memory_valid, memory_pe=memory_pe)
         return self.model.decode(feats, stack), stack.states, stack.mass, stack.keys

@@ -18,5 +18,5 @@ from aot_plus.memory.build import build_bank
 
 __all__ = ["EMFSConfig", "Evidence", "EvictionPolicy", "FifoConfig", "LongTermGapConfig", "MemoryBank",
            "MemoryConfig", "PolicyConfig", "PolicyScores", "RMemConfig", "StaticMemoryBank", "UnboundedConfig",
-           "build_bank", "build_policy", "foreground_probability", "frame_attention_mass", "key_similarity", "registered_policies", "relevance",
-           "resolve_gap"]
+           "build_bank", "build_policy", "foreground_probability", "frame_attention_mass", "key_similarity",
+           "registered_policies", "relevance", "resolve_gap"]

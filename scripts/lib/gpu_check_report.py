@@ -80,8 +80,9 @@ def build_report(out: Path) -> dict[str, Any]:
     steps = []
     if steps_path.is_file():
         steps = [json.loads(line) for line in steps_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {"environment": _read_json(out / "env.json"), "steps": steps, "bench": _read_json(out / "bench" / "bench.json"),
-            "train": _train_summary(out), "all_ok": bool(steps) and all(s["ok"] for s in steps)}
+    return {"environment": _read_json(out / "env.json"), "steps": steps,
+            "bench": _read_json(out / "bench" / "bench.json"), "train": _train_summary(out),
+            "all_ok": bool(steps) and all(s["ok"] for s in steps)}
 
 
 def summary_text(report: dict[str, Any]) -> str:

@@ -4,9 +4,11 @@ Global attention uses PyTorch's fused ``scaled_dot_product_attention`` (flash / 
 unless the caller asks for the attention mass per memory frame (the relevance policies, at insertion frames only);
 then the probabilities are computed explicitly in the input dtype, as the reference does when it records them.
 Long-term attention over a static-capacity memory (``docs/static-memory.md``) takes a per-frame validity mask:
-the tokens of empty slots get no attention, so the output equals the attention over the filled slots alone. Windowed (local) attention is pure PyTorch: each band of query rows
-is multiplied with the keys (values) its windows reach in one matrix product, and the window entries are gathered
-from (scattered into) that product, so no pass per window offset and no ``(2r+1)^2``-fold copy of the keys is made.
+the tokens of empty slots get no attention, so the output equals the attention over the filled slots alone.
+
+Windowed (local) attention is pure PyTorch: each band of query rows is multiplied with the keys (values) its
+windows reach in one matrix product, and the window entries are gathered from (scattered into) that product, so
+no pass per window offset and no ``(2r+1)^2``-fold copy of the keys is made.
 """
 from __future__ import annotations
 
