@@ -124,24 +124,49 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], device: torch.device, gap: int,
-            max_recent: int, warmup: int, mode: str = "fp32", storage: str = "growing", objects: int = 1,
-            channels_last: bool = False, seed: int = 0) -> dict[str, Any]:
-    """Time one video of ``length`` frames (reference included) and measure its memory; see the module doc."""
+def _memory_config(model_name: str, policy: str, storage: str, gap: int, max_recent: int) -> Any:
     overrides = [f"memory={policy}", f"memory.long_term_gap={gap}", "memory.reference_frames=1",
                  f"memory.storage={storage}"]
     if policy != "unbounded":
         overrides.append(f"memory.max_recent_frames={max_recent}")
-    cfg = load_config(CONFIGS / "models" / f"{model_name}.yaml", overrides)
-    torch.manual_seed(seed)
-    model = build_model(cfg.model).to(device).eval()
-    step = FrameStep(model, compile=mode.endswith("+compile"), channels_last=channels_last)
+    return load_config(CONFIGS / "models" / f"{model_name}.yaml", overrides)
+
+
+def _inputs(size: tuple[int, int], objects: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Four random frames ``[4, 1, 3, H, W]`` and a label with ``objects`` side-by-side vertical bands."""
     height, width = size
     pool = torch.randn(4, 1, 3, height, width, device=device)
     mask = torch.zeros(height, width, dtype=torch.long, device=device)
-    for obj in range(objects):  # side-by-side vertical bands in the middle half of the frame
+    for obj in range(objects):
         left = width // 4 + obj * (width // 2) // objects
         mask[height // 4: 3 * height // 4, left: left + (width // 2) // objects] = obj + 1
+    return pool, mask
+
+
+def _timing_row(run: tuple[str, str, str, int], times: list[float], warmup: int, first_frames: float,
+                session: VideoSession) -> dict[str, Any]:
+    mode, storage, policy, length = run
+    measured = times[warmup:] if len(times) > warmup else times
+    last = times[-LAST_WINDOW:]
+    return {"mode": mode, "storage": storage, "policy": policy, "length": length, "frames_timed": len(measured),
+            "ms_per_frame": 1000 * sum(measured) / len(measured),
+            "ms_per_frame_last50": 1000 * sum(last) / len(last),
+            "ms_per_frame_median": 1000 * statistics.median(measured),
+            "ms_per_frame_last50_median": 1000 * statistics.median(last),
+            "ms_per_frame_p10": 1000 * sorted(measured)[len(measured) // 10],
+            "fps": len(measured) / sum(measured), "bank_mb": session.memory_bytes() / MB,
+            "kept_frames": len(session.kept_frames), "first_frames_s": first_frames}
+
+
+def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], device: torch.device, gap: int,
+            max_recent: int, warmup: int, mode: str = "fp32", storage: str = "growing", objects: int = 1,
+            channels_last: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Time one video of ``length`` frames (reference included) and measure its memory; see the module doc."""
+    cfg = _memory_config(model_name, policy, storage, gap, max_recent)
+    torch.manual_seed(seed)
+    model = build_model(cfg.model).to(device).eval()
+    step = FrameStep(model, compile=mode.endswith("+compile"), channels_last=channels_last)
+    pool, mask = _inputs(size, objects, device)
     session = VideoSession(model, cfg.memory, SessionConfig(), num_frames=length, frame_step=step)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode.startswith("bf16"))
     cuda = device.type == "cuda"
@@ -170,18 +195,50 @@ def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], de
     else:
         peak = _peak_rss_mb()
         loop_peak = peak - base / MB if build_peak is None else None
-    measured = times[warmup:] if len(times) > warmup else times
-    last = times[-LAST_WINDOW:]
-    first_frames = time.perf_counter() - started - sum(measured)
-    return {"mode": mode, "storage": storage, "policy": policy, "length": length, "frames_timed": len(measured),
-            "ms_per_frame": 1000 * sum(measured) / len(measured),
-            "ms_per_frame_last50": 1000 * sum(last) / len(last),
-            "ms_per_frame_median": 1000 * statistics.median(measured),
-            "ms_per_frame_last50_median": 1000 * statistics.median(last),
-            "ms_per_frame_p10": 1000 * sorted(measured)[len(measured) // 10],
-            "fps": len(measured) / sum(measured), "peak_mb": peak, "loop_peak_mb": loop_peak,
-            "bank_mb": session.memory_bytes() / MB, "kept_frames": len(session.kept_frames),
-            "first_frames_s": first_frames}
+    first_frames = time.perf_counter() - started - sum(times[warmup:] if len(times) > warmup else times)
+    row = _timing_row((mode, storage, policy, length), times, warmup, first_frames, session)
+    row.update(peak_mb=peak, loop_peak_mb=loop_peak)
+    return row
+
+
+def run_interleaved(model_name: str, runs: Sequence[tuple[str, str, str, int]], size: tuple[int, int],
+                    device: torch.device, gap: int, max_recent: int, warmup: int, objects: int = 1,
+                    channels_last: bool = False, seed: int = 0) -> list[dict[str, Any]]:
+    """Time every run of one video length in this process, frame by frame in turn, so that the load of a shared
+    machine falls on every mode alike (ratios between modes are then fair); one network, one session per run.
+    Peak memory is not separable between runs and is left out."""
+    length = runs[0][3]
+    cfg = _memory_config(model_name, runs[0][2], "growing", gap, max_recent)
+    torch.manual_seed(seed)
+    model = build_model(cfg.model).to(device).eval()
+    pool, mask = _inputs(size, objects, device)
+    sessions, autocasts, times, spent = [], [], [], []
+    for mode, storage, policy, _ in runs:
+        memory = _memory_config(model_name, policy, storage, gap, max_recent).memory
+        step = FrameStep(model, compile=mode.endswith("+compile"), channels_last=channels_last)
+        sessions.append(VideoSession(model, memory, SessionConfig(), num_frames=length, frame_step=step))
+        autocasts.append(torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode.startswith("bf16")))
+        times.append([])
+        spent.append(0.0)
+    for index in range(length):
+        for number, (session, autocast) in enumerate(zip(sessions, autocasts)):
+            start = time.perf_counter()
+            with autocast:
+                if index == 0:
+                    session.add_reference(pool[0], mask)
+                else:
+                    session.update(session.step(pool[index % len(pool)]))
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+            elapsed = time.perf_counter() - start
+            spent[number] += elapsed
+            if index:
+                times[number].append(elapsed)
+    rows = []
+    for run, session, run_times, total in zip(runs, sessions, times, spent):
+        timed = run_times[warmup:] if len(run_times) > warmup else run_times
+        rows.append(_timing_row(run, run_times, warmup, total - sum(timed), session))
+    return rows
 
 
 def _worker_command(args: argparse.Namespace, run: tuple[str, str, str, int], result: Path) -> list[str]:
@@ -234,7 +291,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
         lengths = [r["length"] for r in rows]
         label = policy if len(lines) == len(report["policies"]) else f"{policy} {mode} {storage}"
         ax_time.plot(lengths, [r["ms_per_frame_median"] for r in rows], marker="o", label=label)
-        ax_mem.plot(lengths, [r["peak_mb"] for r in rows], marker="o", label=label)
+        if all(r.get("peak_mb") is not None for r in rows):
+            ax_mem.plot(lengths, [r["peak_mb"] for r in rows], marker="o", label=label)
     for axis, label in ((ax_time, "median ms / frame"), (ax_mem, memory_label)):
         axis.set_xscale("log")
         axis.set_xticks(report["lengths"], [str(n) for n in report["lengths"]])
@@ -276,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench"), help="folder for bench.json and bench.png")
     parser.add_argument("--dry-run", action="store_true",
                         help="check the arguments, log the planned runs and stop (nothing is measured or written)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="time all modes/storages/policies of a length in one process, frame by frame in turn "
+                             "(fair ratios on a shared machine; no peak memory)")
     parser.add_argument("--in-process", action="store_true",
                         help="measure in this process (fast, for tests; peak memory then mixes across runs)")
     parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
@@ -310,26 +371,33 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         return result
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
-    for run in runs:
-        mode, storage, policy, length = run
-        if args.in_process:
-            row = run_one(args.model, policy, length, args.size, device, args.gap, args.max_recent, args.warmup,
-                          mode, storage, args.objects, args.channels_last)
+    batches = ([[run for run in runs if run[3] == length] for length in sorted(args.lengths)] if args.interleave
+               else [[run] for run in runs])
+    for batch in batches:
+        if args.interleave:
+            rows = run_interleaved(args.model, batch, args.size, device, args.gap, args.max_recent, args.warmup,
+                                   args.objects, args.channels_last)
+        elif args.in_process:
+            mode, storage, policy, length = batch[0]
+            rows = [run_one(args.model, policy, length, args.size, device, args.gap, args.max_recent, args.warmup,
+                            mode, storage, args.objects, args.channels_last)]
         else:
-            result_path = args.out / f".{mode}_{storage}_{policy}_{length}.json"
-            subprocess.run(_worker_command(args, run, result_path), check=True)
-            row = json.loads(result_path.read_text(encoding="utf-8"))
+            result_path = args.out / (".%s_%s_%s_%d.json" % batch[0])
+            subprocess.run(_worker_command(args, batch[0], result_path), check=True)
+            rows = [json.loads(result_path.read_text(encoding="utf-8"))]
             result_path.unlink()
-        logger.info("%-12s %-7s %-10s %5d frames: %7.1f ms/frame median (last %d: %7.1f), peak %7.1f MB, bank "
-                    "%6.1f MB (%d frames), first frames %.1f s", mode, storage, policy, length,
-                    row["ms_per_frame_median"], LAST_WINDOW, row["ms_per_frame_last50_median"], row["peak_mb"],
-                    row["bank_mb"], row["kept_frames"], row["first_frames_s"])
-        results.append(row)
-        # Rewritten after every row, so a run stopped by a time limit keeps what it measured.
+        for row in rows:
+            peak = "" if row.get("peak_mb") is None else f", peak {row['peak_mb']:7.1f} MB"
+            logger.info("%-12s %-7s %-10s %5d frames: %7.1f ms/frame median (last %d: %7.1f)%s, bank %6.1f MB "
+                        "(%d frames), first frames %.1f s", row["mode"], row["storage"], row["policy"],
+                        row["length"], row["ms_per_frame_median"], LAST_WINDOW, row["ms_per_frame_last50_median"],
+                        peak, row["bank_mb"], row["kept_frames"], row["first_frames_s"])
+        results.extend(rows)
+        # Rewritten after every measurement, so a run stopped by a time limit keeps what it measured.
         report = {"model": args.model, "size": list(args.size), "gap": args.gap,
                   "max_recent_frames": args.max_recent, "warmup": args.warmup, "modes": args.modes,
                   "storages": args.storages, "objects": args.objects, "channels_last": args.channels_last,
-                  "in_process": args.in_process, "policies": args.policies, "lengths": sorted(args.lengths),
+                  "in_process": args.in_process, "interleave": args.interleave, "policies": args.policies, "lengths": sorted(args.lengths),
                   "machine": machine_info(device, args.threads), "results": results,
                   "complete": len(results) == len(runs)}
         _write_atomic(args.out / "bench.json", json.dumps(report, indent=2))

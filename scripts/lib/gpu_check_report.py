@@ -104,9 +104,10 @@ def summary_text(report: dict[str, Any]) -> str:
                   f"{'mode':<13} {'storage':<8} {'frames':>6} {'FPS':>7} {'ms median':>9} {'ms last50':>9} "
                   f"{'peak MB':>8} {'first s':>8}"]
         for row in bench["results"]:
+            peak = "-" if row.get("peak_mb") is None else f"{row['peak_mb']:.0f}"
             lines.append(f"{row['mode']:<13} {row['storage']:<8} {row['length']:>6} {row['fps']:>7.1f} "
                          f"{row['ms_per_frame_median']:>9.2f} {row['ms_per_frame_last50_median']:>9.2f} "
-                         f"{row['peak_mb']:>8.0f} {row['first_frames_s']:>8.1f}")
+                         f"{peak:>8} {row['first_frames_s']:>8.1f}")
     lines += ["", "ALL STEPS OK" if report["all_ok"] else "SOME STEPS FAILED"]
     return "\n".join(lines) + "\n"
 
