@@ -135,17 +135,6 @@ class StaticMemoryBank(MemoryBank):
                          for entries in layers]
         self._valid = torch.zeros(rows, dtype=torch.bool, device=device)
 
-    def _check_entries(self, frame_id: int, layers: Sequence[LayerEntries]) -> None:
-        if len(layers) != len(self._buffers):
-            raise ValueError(f"frame {frame_id}: got memories for {len(layers)} layers, the bank stores "
-                             f"{len(self._buffers)}")
-        for layer, (entries, buffers) in enumerate(zip(layers, self._buffers)):
-            if len(entries) != len(buffers):
-                raise ValueError(f"frame {frame_id}, layer {layer}: got {len(entries)} memory slots, the bank "
-                                 f"stores {len(buffers)}")
-            for slot, (entry, buffer) in enumerate(zip(entries, buffers)):
-                want = None if buffer is None else tuple(buffer.shape[1:])
-                got = None if entry is None else tuple(entry.shape)
-                if got != want:
-                    raise ValueError(f"frame {frame_id}, layer {layer}, slot {slot}: memory entry of shape {got} "
-                                     f"does not match the stored entries of shape {want}")
+    def _slot_shapes(self) -> list[list[object]]:
+        return [[None if buffer is None else tuple(buffer.shape[1:]) for buffer in buffers]
+                for buffers in self._buffers]
