@@ -148,3 +148,16 @@ def test_attend_masked_frames_equals_attention_over_the_filled_frames(with_mass)
         torch.testing.assert_close(mass[..., valid], want_mass, rtol=1e-5, atol=1e-6)
     else:
         assert mass is None
+
+
+@pytest.mark.parametrize("with_mass", [False, True])
+def test_masked_attend_compiles_with_inductor(with_mass):
+    """Inductor rewrites masked attention into its fused kernel; the head layout must let it (it failed once)."""
+    gen = torch.Generator().manual_seed(4)
+    q, k = torch.randn(9, 1, 32, generator=gen), torch.randn(27, 1, 32, generator=gen)
+    v = torch.randn(27, 1, 64, generator=gen)
+    valid = torch.tensor([True, True, False])
+    compiled = torch.compile(lambda *args: attend(*args, 2, 3 if with_mass else None, valid), dynamic=False)
+    with torch.no_grad():
+        got, want = compiled(q, k, v)[0], attend(q, k, v, 2, 3 if with_mass else None, valid)[0]
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)

@@ -24,6 +24,13 @@ from aot_plus.models.layers.basic import DWConv2d, large_negative, silu, xavier_
 Mass = Optional[Tensor]
 
 
+def _split_heads(x: Tensor, heads: int) -> Tensor:
+    """``[L, B, heads * d]`` -> ``[B, heads, L, d]`` (a view). Batch-first, then heads: the layout inductor's
+    attention patterns expect (a direct ``permute(1, 2, 0, 3)`` made its masked-SDPA rewrite fail on CPU)."""
+    length, batch, _ = x.shape
+    return x.permute(1, 0, 2).reshape(batch, length, heads, -1).transpose(1, 2)
+
+
 def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[int] = None,
            frame_valid: Optional[Tensor] = None) -> tuple[Tensor, Mass]:
     """Multi-head softmax attention on sequences.
@@ -43,9 +50,7 @@ def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[in
         ``[Lq, B, heads * dv]`` (heads concatenated in order) and the mass or None.
     """
     lq, batch, _ = q.shape
-    qh = q.view(lq, batch, heads, -1).permute(1, 2, 0, 3)
-    kh = k.view(k.shape[0], batch, heads, -1).permute(1, 2, 0, 3)
-    vh = v.view(v.shape[0], batch, heads, -1).permute(1, 2, 0, 3)
+    qh, kh, vh = (_split_heads(x, heads) for x in (q, k, v))
     key_valid = None
     if frame_valid is not None:
         key_valid = frame_valid[:, None].expand(-1, k.shape[0] // frame_valid.shape[0]).reshape(1, 1, 1, -1)
