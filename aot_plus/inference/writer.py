@@ -108,13 +108,19 @@ class SequenceWriter:
         name: sequence name (the folder name).
         threads: background writer threads (0 writes synchronously).
         max_pending: at most this many frames wait in memory; :meth:`write` blocks beyond it.
+        merge: the final folder may hold files this writer must keep (the user's own, in a folder the user let
+            a tool write into): frames are written into ``<final>/.partial/`` and moved into the final folder one
+            by one on commit, replacing only files of the same names; nothing else there is touched.
     """
 
-    def __init__(self, layout: ResultsLayout, name: str, threads: int = 2, max_pending: int = 8) -> None:
+    def __init__(self, layout: ResultsLayout, name: str, threads: int = 2, max_pending: int = 8,
+                 merge: bool = False) -> None:
         self.layout = layout
         self.name = name
-        self.tmp = layout.partial_dir(name)
+        self.merge = merge
         self.final = layout.sequence_dir(name)
+        self.tmp = self.final / PARTIAL_DIR if merge else layout.partial_dir(name)
+        self.names: list[str] = []
         if self.tmp.exists():
             log.info("removing the unfinished folder %s of an interrupted run", self.tmp)
             shutil.rmtree(self.tmp)
@@ -163,8 +169,18 @@ class SequenceWriter:
             raise failed[0]
 
     def commit(self) -> Path:
-        """Wait for every queued file, then move the folder into place (replacing an older result)."""
+        """Wait for every queued file, then move the folder into place (replacing an older result).
+
+        With ``merge``, move the files into the final folder instead (see the class doc); :attr:`names` lists
+        them.
+        """
         self._drain()
+        self.names = sorted(p.name for p in self.tmp.iterdir())
+        if self.merge:
+            for name in self.names:
+                os.replace(self.tmp / name, self.final / name)
+            self.tmp.rmdir()
+            return self.final
         old: Optional[Path] = None
         if self.final.exists():
             old = self.tmp.with_name(self.tmp.name + ".old")
