@@ -30,6 +30,7 @@ from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.segmenter import VideoSegmenter
 from aot_plus.inference.video_io import OverlayVideoWriter, VideoSource, overlay, read_first_mask
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
+from aot_plus.interrupts import run_cli
 from aot_plus.io.ownership import (OutputFolderError, check_replaceable, claim_folder, file_key, forget_stale_files,
                                    input_conflict)
 
@@ -111,7 +112,11 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
+    return run_cli(_main, argv, survives="no mask or overlay file was written")
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parse(parser, argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)

@@ -15,8 +15,8 @@ import dataclasses
 import json
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -111,8 +111,12 @@ def generate_dataset(out: Union[str, os.PathLike], sequences: int = 20, frames: 
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (pass --overwrite to replace it)")
+    if out.exists() and not (out / "synthetic.json").is_file():
+        raise FileExistsError(f"{out} is not a synthetic dataset (no synthetic.json); --overwrite only replaces "
+                              "folders this generator wrote")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+    tmp.mkdir()  # a plain mkdir: the user's umask applies (mkdtemp would make it 0700)
     try:
         made, lists = [], {"train": [], "val": []}
         for index in range(sequences):

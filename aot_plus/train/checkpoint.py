@@ -15,6 +15,7 @@ folders are left alone.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import re
@@ -23,6 +24,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 import torch
+import yaml
 
 from aot_plus.models.checkpoint import save_checkpoint
 
@@ -123,3 +125,60 @@ def load_training_state(path: Union[str, Path]) -> dict[str, Any]:
         raise ResumeError(f"{path}: not an aot_plus training checkpoint (expected format {FORMAT!r}; "
                           "use train.pretrained to start from a model file)")
     return state
+
+
+#: Config entries a resumed run may change: where and how the run reports, not what it computes.
+RESUME_FREE_KEYS = ("train.output_dir", "train.stop_at_step", "train.progress", "train.log_every", "train.save_every",
+                    "train.keep_last", "train.num_threads", "train.dist_timeout_s", "train.device", "data.num_workers",
+                    "data.prefetch_factor", "data.vost.root", "eval")
+
+
+def _resumable_settings(tree: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(tree)
+    for dotted in RESUME_FREE_KEYS:
+        node = out
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return out
+
+
+def check_resume_config(path: Union[str, Path], cfg: Any) -> None:
+    """Refuse ``--resume auto`` from a checkpoint written with other settings than ``cfg``.
+
+    Only the entries in :data:`RESUME_FREE_KEYS` may differ. The checkpoint is memory-mapped, so checking it
+    reads little more than its config text.
+
+    Raises:
+        ResumeError: the settings differ; the message lists what differs and how to choose.
+    """
+    from aot_plus.config import to_dict
+    from aot_plus.io.ownership import key_differences
+
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=False, mmap=True).get("config")
+    except (RuntimeError, EOFError, OSError, AttributeError) as err:
+        raise ResumeError(f"{path}: not a readable checkpoint ({err})") from err
+    if not stored:
+        return
+    before = _resumable_settings(yaml.safe_load(stored) or {})
+    now = _resumable_settings(to_dict(cfg))
+    diffs = key_differences(before, now)
+    if diffs:
+        raise ResumeError(f"--resume auto: {path} was written with other settings ({'; '.join(diffs)}); use a new "
+                          "train.output_dir for a new run, or --resume PATH to continue from that file with the new "
+                          "settings on purpose")
+
+
+def check_fresh_run_dir(run_dir: Union[str, Path]) -> None:
+    """Refuse a fresh start in a run folder that already holds training checkpoints (they would be pruned).
+
+    Raises:
+        ResumeError: the folder holds checkpoints; the message says how to continue or start elsewhere.
+    """
+    latest = latest_checkpoint(run_dir)
+    if latest is not None:
+        raise ResumeError(f"run folder {run_dir} already holds checkpoints of a run (latest {latest.name}); pass "
+                          "--resume auto to continue it, or choose another train.output_dir")
