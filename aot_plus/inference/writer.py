@@ -199,3 +199,7 @@ class SequenceWriter:
         except Exception:  # the original error is the one worth reporting
             log.debug("writer error while aborting %s", self.name, exc_info=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        try:  # the hidden parent too, once no other sequence is being written there
+            self.tmp.parent.rmdir()
+        except OSError:
+            pass
