@@ -28,6 +28,7 @@ from aot_plus.inference.results_folder import prepare_results_folder, results_ke
 from aot_plus.inference.segmenter import VideoSegmenter
 from aot_plus.inference.stats import PeakMemory, RunStats, SequenceStats, format_run, format_sequence
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
+from aot_plus.io.atomic import output_error
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,10 @@ def run_metric(cfg: Any, job: EvalJob) -> Optional[Any]:
         return None
     workers = cfg.eval.metric_workers or min(os.cpu_count() or 1, 8)
     options = evaluation.EvaluationOptions(subset=job.split, metric="j" if metric in ("j", "vost") else "jf", workers=workers)
-    report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
+    try:
+        report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
+    except OSError as err:  # the CSVs cannot be written: one line naming the folder (disk full, read-only)
+        raise output_error(job.results_root, err) from err
     return report
 
 
