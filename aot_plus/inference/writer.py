@@ -17,6 +17,8 @@ from typing import Optional, Union
 import numpy as np
 from PIL import Image
 
+from aot_plus.io.atomic import replace_folder
+
 PathLike = Union[str, os.PathLike]
 log = logging.getLogger(__name__)
 
@@ -181,16 +183,7 @@ class SequenceWriter:
                 os.replace(self.tmp / name, self.final / name)
             self.tmp.rmdir()
             return self.final
-        old: Optional[Path] = None
-        if self.final.exists():
-            old = self.tmp.with_name(self.tmp.name + ".old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(self.final, old)
-        os.replace(self.tmp, self.final)
-        if old is not None:
-            shutil.rmtree(old)
-        return self.final
+        return replace_folder(self.tmp, self.final)
 
     def abort(self) -> None:
         """Drop everything written so far; the final folder is left as it was."""
