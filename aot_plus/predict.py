@@ -31,8 +31,7 @@ from aot_plus.inference.segmenter import VideoSegmenter
 from aot_plus.inference.video_io import OverlayVideoWriter, VideoSource, overlay, read_first_mask
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 from aot_plus.interrupts import run_cli
-from aot_plus.io.ownership import (OutputFolderError, check_replaceable, claim_folder, file_key, forget_stale_files,
-                                   input_conflict)
+from aot_plus.io.ownership import claim_outputs, file_key, forget_stale_files
 
 log = logging.getLogger("aot_plus.predict")
 
@@ -68,13 +67,8 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
     stream = iter(source)
     first = next(stream)
     first_mask = read_first_mask(mask_path, first[1].shape[:2], source.first_frame, binary=binary_mask)
-    inputs = [video, mask_path]
-    manifest = claim_folder(output, "aot_plus.predict", inputs=inputs, force=force_output)
-    if overlay_path is not None:
-        clash = None if force_output else input_conflict(overlay_path, inputs)
-        if clash is not None:
-            raise OutputFolderError(f"overlay video {overlay_path} overlaps the input {clash}")
-        check_replaceable(overlay_path, manifest.get("overlay"), force_output, what="overlay video")
+    manifest = claim_outputs(output, "aot_plus.predict", inputs=[video, mask_path], files={"overlay": overlay_path},
+                             force=force_output)
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
     device = select_device(cfg.eval.device, DistInfo())
     segmenter = VideoSegmenter(load_model(cfg, checkpoint), cfg, device)

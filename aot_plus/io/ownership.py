@@ -197,3 +197,24 @@ def forget_stale_files(folder: PathLike, manifest: Mapping[str, Any], written: I
     data = {**manifest, "files": written, **records}
     write_manifest(folder, data)
     return data
+
+
+def claim_outputs(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (),
+                  files: Optional[Mapping[str, Optional[PathLike]]] = None, force: bool = False) -> dict[str, Any]:
+    """:func:`claim_folder` for ``folder`` plus, for each named output file outside it (e.g. ``{"overlay": path}``),
+    the same input check and :func:`check_replaceable` against the file key recorded under that name.
+
+    Returns:
+        The folder's manifest.
+    """
+    inputs = list(inputs)
+    manifest = claim_folder(folder, tool, inputs=inputs, force=force)
+    for name, path in (files or {}).items():
+        if path is None:
+            continue
+        clash = None if force else input_conflict(path, inputs)
+        if clash is not None:
+            raise OutputFolderError(f"{name} file {path} overlaps the input {clash}; choose another name (or pass "
+                                    f"{FORCE_FLAG} to write there anyway)")
+        check_replaceable(path, manifest.get(name), force, what=f"{name} file")
+    return manifest
