@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from aot_plus.io.atomic import output_error, write_text
 
@@ -122,10 +122,12 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: tree}
 
 
-def key_differences(recorded: Mapping[str, Any], current: Mapping[str, Any], limit: int = 4) -> list[str]:
-    """``name: old -> new`` for every leaf that differs between two keys (at most ``limit``, then a count)."""
+def key_differences(recorded: Mapping[str, Any], current: Mapping[str, Any], limit: int = 4,
+                    ignore: Optional[Callable[[str], bool]] = None) -> list[str]:
+    """``name: old -> new`` for every leaf (dotted name) that differs between two keys and is not ``ignore``-d,
+    at most ``limit`` of them, then a count."""
     before, now = _flatten(json.loads(json.dumps(recorded))), _flatten(json.loads(json.dumps(current)))
-    names = sorted(set(before) | set(now))
+    names = sorted(n for n in set(before) | set(now) if ignore is None or not ignore(n))
     diffs = [f"{n}: {before.get(n, '(unset)')} -> {now.get(n, '(unset)')}" for n in names
              if before.get(n) != now.get(n)]
     if len(diffs) > limit:

@@ -15,7 +15,6 @@ folders are left alone.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import re
@@ -127,22 +126,17 @@ def load_training_state(path: Union[str, Path]) -> dict[str, Any]:
     return state
 
 
-#: Config entries a resumed run may change: where and how the run reports, not what it computes.
+#: Config entries a resumed run may change: where and how the run reports and finds its data, not what it computes
+#: (prefixes of dotted names; any ``...root`` folder counts too).
 RESUME_FREE_KEYS = ("train.output_dir", "train.stop_at_step", "train.progress", "train.log_every", "train.save_every",
-                    "train.keep_last", "train.num_threads", "train.dist_timeout_s", "train.device", "data.num_workers",
-                    "data.prefetch_factor", "data.vost.root", "eval")
+                    "train.keep_last", "train.num_threads", "train.dist_timeout_s", "train.device", "train.pretrained",
+                    "data.num_workers", "data.prefetch_factor", "eval.")
 
 
-def _resumable_settings(tree: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(tree)
-    for dotted in RESUME_FREE_KEYS:
-        node = out
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
-            node.pop(last, None)
-    return out
+def resume_may_differ(name: str) -> bool:
+    """True for a dotted config name a resumed run may change (see :data:`RESUME_FREE_KEYS`)."""
+    return name.endswith("root") or any(name == key or name.startswith(key if key.endswith(".") else key + ".")
+                                        for key in RESUME_FREE_KEYS)
 
 
 def check_resume_config(path: Union[str, Path], cfg: Any) -> None:
@@ -163,9 +157,7 @@ def check_resume_config(path: Union[str, Path], cfg: Any) -> None:
         raise ResumeError(f"{path}: not a readable checkpoint ({err})") from err
     if not stored:
         return
-    before = _resumable_settings(yaml.safe_load(stored) or {})
-    now = _resumable_settings(to_dict(cfg))
-    diffs = key_differences(before, now)
+    diffs = key_differences(yaml.safe_load(stored) or {}, to_dict(cfg), ignore=resume_may_differ)
     if diffs:
         raise ResumeError(f"--resume auto: {path} was written with other settings ({'; '.join(diffs)}); use a new "
                           "train.output_dir for a new run, or --resume PATH to continue from that file with the new "
