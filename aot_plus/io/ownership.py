@@ -67,7 +67,7 @@ def input_conflict(folder: PathLike, inputs: Iterable[PathLike]) -> Optional[Pat
 
 
 def claim_folder(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (), force: bool = False,
-                 what: str = "output folder") -> dict[str, Any]:
+                 what: str = "output folder", own_names: Iterable[str] = ()) -> dict[str, Any]:
     """Make sure ``tool`` may write into ``folder`` and mark it; returns its manifest (recorded key included).
 
     Args:
@@ -75,6 +75,8 @@ def claim_folder(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (), f
         tool: the tool's name, recorded in the manifest.
         inputs: files and folders the run reads; the output may not be, lie inside, or contain any of them.
         force: the user's explicit permission to write into a folder holding other files, or an input folder.
+        own_names: names the tool writes; an unmarked folder holding only these (a run of a version without
+            manifests) is taken as the tool's.
 
     Raises:
         OutputFolderError: the folder is an input folder, or holds files the tools did not write, and ``force``
@@ -92,13 +94,15 @@ def claim_folder(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (), f
     if manifest is not None:
         return manifest
     if folder.is_dir() and not force:
-        others = sorted(p.name for p in folder.iterdir())
+        others = sorted(p.name for p in folder.iterdir()
+                        if p.name not in own_names and not p.name.startswith(f".{Path(MANIFEST_NAME).stem}."))
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
             raise OutputFolderError(f"{what} {folder} already holds files this tool did not write ({shown}); "
                                     f"choose a new or empty folder (or pass {FORCE_FLAG} to write into it; "
                                     "files of the same names are replaced, nothing else is deleted)")
-    manifest = {"tool": tool, "adopted": folder.is_dir() and any(folder.iterdir())}
+    foreign = folder.is_dir() and any(p.name not in own_names for p in folder.iterdir())
+    manifest = {"tool": tool, "adopted": foreign}
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:

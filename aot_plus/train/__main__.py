@@ -25,6 +25,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     add_config_arguments(parser)
     parser.add_argument("--resume", default=None, metavar="auto|PATH",
                         help="continue from the newest checkpoint of the run folder (auto) or from a file")
+    parser.add_argument("--force-output", action="store_true",
+                        help="use a train.output_dir that holds other files or lies inside the training data")
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0") or 0)
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING,
@@ -34,7 +36,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from aot_plus.train.loop import train
     from aot_plus.train.setup import StartupError
     try:
-        result = run_cli(train, cfg, args.resume, prefix=f"[rank {rank}] " if rank else "")
+        result = run_cli(train, cfg, args.resume, args.force_output, prefix=f"[rank {rank}] " if rank else "")
     except (StartupError, ResumeError, OutputError) as err:
         sys.stderr.write(f"error: {err}\n")
         return 2

@@ -174,3 +174,30 @@ def check_fresh_run_dir(run_dir: Union[str, Path]) -> None:
     if latest is not None:
         raise ResumeError(f"run folder {run_dir} already holds checkpoints of a run (latest {latest.name}); pass "
                           "--resume auto to continue it, or choose another train.output_dir")
+
+
+#: What a training run writes into its folder (an unmarked folder holding only these is a run's).
+RUN_DIR_NAMES = ("config.yaml", CKPT_DIR, EMA_DIR, "log")
+
+
+def claim_run_dir(run_dir: Union[str, Path], cfg: Any, force: bool = False) -> None:
+    """Mark ``run_dir`` as a training run folder, refusing one that holds other files or overlaps the training data
+    or the pretrained file (unless ``force``).
+
+    Raises:
+        ResumeError: the folder may not be used (the message says why and names ``--force-output``).
+    """
+    from aot_plus.config import to_dict
+    from aot_plus.io.ownership import claim_folder
+
+    def roots(tree: Any, prefix: str = "") -> list[Path]:
+        if isinstance(tree, dict):
+            return [p for k, v in tree.items() for p in roots(v, f"{prefix}.{k}")]
+        return [Path(tree)] if prefix.endswith("root") and tree else []
+
+    inputs = roots(to_dict(cfg.data)) + ([Path(cfg.train.pretrained)] if cfg.train.pretrained else [])
+    try:
+        claim_folder(run_dir, "aot_plus.train", inputs=inputs, force=force, what="run folder (train.output_dir)",
+                     own_names=RUN_DIR_NAMES)
+    except ValueError as err:
+        raise ResumeError(str(err)) from err

@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from aot_plus.config import dump_config, save_config
 from aot_plus.interrupts import StopRequest
+from aot_plus.launch import launch_ranks
 from aot_plus.train import checkpoint as ckpt
 from aot_plus.train import distributed
 from aot_plus.train.ema import ModelEma
@@ -80,12 +81,13 @@ def _resume_path(resume: Optional[str], run_dir: Path) -> Optional[Path]:
     return path
 
 
-def train(cfg: Any, resume: Optional[str] = None) -> TrainResult:
+def train(cfg: Any, resume: Optional[str] = None, force_output: bool = False) -> TrainResult:
     """Run (or continue) training as configured; returns a :class:`TrainResult` on every rank.
 
     Args:
         cfg: the :class:`~aot_plus.config.schema.ExperimentConfig`.
         resume: ``None`` (fresh start), ``"auto"`` (newest checkpoint of the run folder, if any) or a path.
+        force_output: use a run folder that holds other files or overlaps the data (``--force-output``).
 
     Raises:
         aot_plus.train.setup.StartupError: a missing dataset folder or pretrained file, or a bad setting.
@@ -101,6 +103,8 @@ def train(cfg: Any, resume: Optional[str] = None) -> TrainResult:
     if resume_path is None:
         check_pretrained(tc)
     dataset = load_train_dataset(cfg)
+    if launch_ranks()[0] == 0:  # one writer of the folder's manifest
+        ckpt.claim_run_dir(run_dir, cfg, force_output)
     try:
         ctx = distributed.setup(tc.device, tc.dist_timeout_s)
     except ValueError as err:

@@ -127,3 +127,17 @@ def test_torchrun_sigterm_then_resume_auto_gives_identical_weights(synthetic_roo
         rows = [json.loads(line) for line in (folder / "log" / "metrics.jsonl").read_text().splitlines()]
         losses[folder.name] = {row["step"]: row["loss"] for row in rows}
     assert losses["a"] == losses["b"]  # the same loss at every step, before and after the interruption
+
+
+def test_run_folder_with_other_files_or_inside_the_data_is_refused(synthetic_root, fast_overrides, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my own notes")
+    (mine / "paper.tex").write_text("precious")
+    base = ["--config", str(SYNTHETIC_CONFIG), *fast_overrides(synthetic_root, mine, 1)]
+    assert main(base) == 2
+    assert "holds files this tool did not write (paper.tex)" in capsys.readouterr().err
+    assert (mine / "config.yaml").read_text() == "my own notes"
+    inside = ["--config", str(SYNTHETIC_CONFIG), *fast_overrides(synthetic_root, synthetic_root / "run", 1)]
+    assert main(inside) == 2
+    assert "overlaps the input" in capsys.readouterr().err and not (synthetic_root / "run").exists()
