@@ -30,7 +30,8 @@ class EvalConfig:
         write_first_frame: write frame 0's file (a copy of the first annotation for dataset runs).
         skip_finished: skip sequences whose result folder already exists (resume).
         metric: score the results after inference: ``auto`` (VOST J/J_tr for VOST, J&F for DAVIS and Long
-            Videos, nothing for YouTube-VOS, whose validation labels are not public), ``vost``, ``jf`` or ``none``.
+            Videos, LVOS J&F for LVOS, nothing for YouTube-VOS, whose validation labels are not public), ``vost``,
+            ``jf``, ``lvos`` or ``none``.
         metric_workers: processes scoring sequences in the metric (0 = the CPU count, at most 8).
         writer_threads: background threads writing PNG files while the next frame is computed.
         num_threads: torch CPU threads per process (None keeps torch's default).
@@ -54,7 +55,7 @@ class EvalConfig:
     checkpoint_entry: Optional[str] = None
     write_first_frame: bool = True
     skip_finished: bool = True
-    metric: Literal["auto", "vost", "jf", "none"] = "auto"
+    metric: Literal["auto", "vost", "jf", "lvos", "none"] = "auto"
     metric_workers: int = 0
     writer_threads: int = 2
     num_threads: Optional[int] = None

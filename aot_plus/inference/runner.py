@@ -20,6 +20,7 @@ import evaluation
 from aot_plus.config import save_config
 from aot_plus.data.build import build_eval_dataset
 from aot_plus.data.sequence import EvalSequence
+from aot_plus.inference.benchmarks import BENCHMARKS, EVALUATOR_METRICS
 from aot_plus.inference.distributed import (DistInfo, barrier, configure_process, dist_info_from_env, gather_objects,
                                             init_distributed, select_device, shard, shutdown_distributed)
 from aot_plus.inference.model_loading import load_model
@@ -32,12 +33,11 @@ from aot_plus.io.atomic import output_error
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("vost", "davis", "youtubevos", "long_videos")
+DATASETS = tuple(BENCHMARKS)
 #: Which metric ``eval.metric=auto`` runs per dataset (None: no public labels to score against).
-AUTO_METRIC: dict[str, Optional[str]] = {"vost": "j", "davis": "jf", "long_videos": "jf", "youtubevos": None}
+AUTO_METRIC: dict[str, Optional[str]] = {name: b.auto_metric for name, b in BENCHMARKS.items()}
 #: The config key holding each dataset's root folder.
-ROOT_KEYS = {"vost": "data.vost.root", "davis": "data.davis.root", "youtubevos": "data.youtubevos.root",
-             "long_videos": "data.long_videos_root"}
+ROOT_KEYS = {name: b.root_key for name, b in BENCHMARKS.items()}
 
 #: Called on rank-local progress: ``(sequence name, frames done, frames in the sequence)``.
 FrameCallback = Callable[[str, int, int], None]
@@ -48,7 +48,7 @@ class EvalJob:
     """One evaluation run.
 
     Attributes:
-        dataset: ``vost``, ``davis``, ``youtubevos`` or ``long_videos``.
+        dataset: a name of :data:`aot_plus.inference.benchmarks.BENCHMARKS` (``vost``, ``davis``, ``lvos``...).
         split: split name (``val``).
         output: results folder (YouTube-VOS results go to ``<output>/Annotations``).
         checkpoint: weights file, or None to keep the initialisation (debugging only).
@@ -130,7 +130,8 @@ def run_metric(cfg: Any, job: EvalJob) -> Optional[Any]:
         log.info("no metric for %s (eval.metric=%s)", job.dataset, cfg.eval.metric)
         return None
     workers = cfg.eval.metric_workers or min(os.cpu_count() or 1, 8)
-    options = evaluation.EvaluationOptions(subset=job.split, metric="j" if metric in ("j", "vost") else "jf", workers=workers)
+    options = evaluation.EvaluationOptions(subset=job.split, metric=EVALUATOR_METRICS[metric], workers=workers,
+                                           **BENCHMARKS[job.dataset].metric_options(cfg))
     try:
         report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
     except OSError as err:  # the CSVs cannot be written: one line naming the folder (disk full, read-only)
