@@ -155,4 +155,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from aot_plus.interrupts import run_cli
+    raise SystemExit(run_cli(main))
