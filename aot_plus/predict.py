@@ -3,29 +3,30 @@
 Usage::
 
     python -m aot_plus.predict --ckpt PATH --config CONFIG --video input.mp4|frames_dir --mask first.png \\
-        --output DIR [--overlay out.mp4] [--flip] [--scales 1.0 1.2] [--device cuda] [key=value ...]
+        --output DIR [--overlay out.mp4] [--per-object] [--flip] [--scales 1.0 1.2] [--device cuda] [key=value ...]
 
 The mask is a palette (or grey-scale) PNG of object ids at the video's size (0 = background). ``DIR`` receives
-one ``<frame>.png`` per frame with the same ids (frame 0 included); it appears only once every frame is written.
+one ``<frame>.png`` per frame with the same ids (frame 0 included), or with ``--per-object`` one folder
+``<id:03d>/`` per object of 0/1 PNGs (SA-V layout); it appears only once every frame is written. A thin user of
+:class:`aot_plus.inference.predictor.VideoPredictor`.
 """
 from __future__ import annotations
 
 import argparse
-import collections
 import logging
 import sys
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
-import numpy as np
 from tqdm import tqdm
 
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, check_checkpoint, load_experiment,
                                         parse)
 from aot_plus.inference.distributed import DistInfo, configure_process, select_device
+from aot_plus.inference.frame_source import FrameSource
 from aot_plus.inference.model_loading import load_model
-from aot_plus.inference.segmenter import VideoSegmenter
-from aot_plus.inference.video_io import OverlayVideoWriter, VideoSource, overlay, read_mask
+from aot_plus.inference.predictor import VideoPredictor
+from aot_plus.inference.video_io import OverlayVideoWriter, overlay, read_mask
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 
 log = logging.getLogger("aot_plus.predict")
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mask", required=True, type=Path, help="palette PNG of object ids for the first frame")
     parser.add_argument("--output", required=True, type=Path, help="folder for the per-frame masks")
     parser.add_argument("--overlay", type=Path, help="also write the frames with coloured masks to this video")
+    parser.add_argument("--per-object", action="store_true", default=None,
+                        help="one folder of 0/1 PNGs per object (SA-V layout: OUTPUT/<id:03d>/<frame>.png)")
     return parser
 
 
@@ -47,34 +50,36 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
     """Segment a video and write its masks (and overlay video); returns the number of frames.
 
     Raises:
-        FileNotFoundError, ValueError: a missing or unreadable video or mask, or a mask of the wrong size.
+        FileNotFoundError, ValueError: a missing or unreadable video or mask, a mask of the wrong size or without
+            any object.
     """
-    source = VideoSource(video)
+    source = FrameSource(video)
     first_mask = read_mask(mask_path)
+    if not first_mask.any():
+        raise ValueError(f"mask {mask_path} holds no object (every pixel is 0)")
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
     device = select_device(cfg.eval.device, DistInfo())
-    segmenter = VideoSegmenter(load_model(cfg, checkpoint), cfg, device)
-    pending: collections.deque = collections.deque()
-
-    def frames() -> Iterator[np.ndarray]:
-        for stem, rgb in source:
-            if not pending and rgb.shape[:2] != first_mask.shape:
-                raise ValueError(f"mask {mask_path} is {first_mask.shape[1]}x{first_mask.shape[0]} but the "
-                                 f"frames of {video} are {rgb.shape[1]}x{rgb.shape[0]} (width x height)")
-            pending.append((stem, rgb))
-            yield rgb
-
-    movie = OverlayVideoWriter(overlay_path, source.fps or cfg.eval.overlay_fps) if overlay_path else None
-    bar = tqdm(total=source.num_frames or None, unit="frame", disable=not show_progress, dynamic_ncols=True)
+    predictor = VideoPredictor(load_model(cfg, checkpoint), cfg, device)
+    movie = None
+    bar = None
     layout = ResultsLayout(output.parent)
     count = 0
     try:
+        predictor.init_state(source)
+        height, width = predictor.frame_size
+        if (height, width) != first_mask.shape:
+            raise ValueError(f"mask {mask_path} is {first_mask.shape[1]}x{first_mask.shape[0]} but the frames of "
+                             f"{video} are {width}x{height} (width x height)")
+        predictor.add_label_map(0, first_mask)
+        if overlay_path:
+            movie = OverlayVideoWriter(overlay_path, predictor.fps or cfg.eval.overlay_fps)
+        bar = tqdm(total=predictor.num_frames_hint, unit="frame", disable=not show_progress, dynamic_ncols=True)
         with SequenceWriter(layout, output.name, threads=cfg.eval.writer_threads) as writer:
-            for result in segmenter.run(frames(), {0: first_mask}, max(source.num_frames, 1)):
-                stem, rgb = pending.popleft()
-                writer.write(stem, result.mask)
+            for result in predictor.propagate_in_video():
+                writer.write_result(predictor.frame_name(result.frame_idx), result,
+                                    cfg.eval.output_layout == "per_object")
                 if movie is not None:
-                    movie.write(overlay(rgb, result.mask, cfg.eval.overlay_alpha))
+                    movie.write(overlay(predictor.current_image, result.label, cfg.eval.overlay_alpha))
                 count += 1
                 bar.update(1)
         if movie is not None:
@@ -84,7 +89,9 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
             movie.abort()
         raise
     finally:
-        bar.close()
+        predictor.close()
+        if bar is not None:
+            bar.close()
         layout.remove_partial_root()
     return count
 
@@ -93,6 +100,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parse(parser, argv)
+    if args.per_object:
+        args.overrides.append("eval.output_layout=per_object")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     cfg = load_experiment(args)
     checkpoint = check_checkpoint(parser, args.ckpt)
