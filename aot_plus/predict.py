@@ -55,8 +55,6 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
     """
     source = FrameSource(video)
     first_mask = read_mask(mask_path)
-    if not first_mask.any():
-        raise ValueError(f"mask {mask_path} holds no object (every pixel is 0)")
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
     device = select_device(cfg.eval.device, DistInfo())
     predictor = VideoPredictor(load_model(cfg, checkpoint), cfg, device)
@@ -70,7 +68,8 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
         if (height, width) != first_mask.shape:
             raise ValueError(f"mask {mask_path} is {first_mask.shape[1]}x{first_mask.shape[0]} but the frames of "
                              f"{video} are {width}x{height} (width x height)")
-        predictor.add_label_map(0, first_mask)
+        if not predictor.add_label_map(0, first_mask):
+            raise ValueError(f"mask {mask_path} holds no object (every pixel is 0)")
         if overlay_path:
             movie = OverlayVideoWriter(overlay_path, predictor.fps or cfg.eval.overlay_fps)
         bar = tqdm(total=predictor.num_frames_hint, unit="frame", disable=not show_progress, dynamic_ncols=True)
