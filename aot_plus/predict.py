@@ -5,9 +5,11 @@ Usage::
     python -m aot_plus.predict --ckpt PATH --config CONFIG --video input.mp4|frames_dir --mask first.png \\
         --output DIR [--overlay out.mp4] [--per-object] [--flip] [--scales 1.0 1.2] [--device cuda] [key=value ...]
 
-The mask is a palette (or grey-scale) PNG of object ids at the video's size (0 = background). ``DIR`` receives
-one ``<frame>.png`` per frame with the same ids (frame 0 included), or with ``--per-object`` one folder
-``<id:03d>/`` per object of 0/1 PNGs (SA-V layout); it appears only once every frame is written. A thin user of
+The mask is a palette PNG of object ids at the video's size (0 = background; ``--binary-mask`` reads a
+black-and-white image as one object). ``DIR`` (new, empty, or written by predict before; ``--force-output`` for
+any other) receives one ``<frame>.png`` per frame with the same ids (frame 0 included); each file appears only once
+every frame is written, and nothing predict did not write is deleted. ``--per-object`` writes one folder
+``<id:03d>/`` per object of 0/1 PNGs instead (SA-V layout). A thin user of
 :class:`aot_plus.inference.predictor.VideoPredictor`.
 """
 from __future__ import annotations
@@ -26,8 +28,10 @@ from aot_plus.inference.distributed import DistInfo, configure_process, select_d
 from aot_plus.inference.frame_source import FrameSource
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.predictor import VideoPredictor
-from aot_plus.inference.video_io import OverlayVideoWriter, overlay, read_mask
+from aot_plus.inference.video_io import OverlayVideoWriter, overlay, read_first_mask
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
+from aot_plus.io.ownership import (OutputFolderError, check_replaceable, claim_folder, file_key, forget_stale_files,
+                                   input_conflict)
 
 log = logging.getLogger("aot_plus.predict")
 
@@ -40,43 +44,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mask", required=True, type=Path, help="palette PNG of object ids for the first frame")
     parser.add_argument("--output", required=True, type=Path, help="folder for the per-frame masks")
     parser.add_argument("--overlay", type=Path, help="also write the frames with coloured masks to this video")
-    parser.add_argument("--per-object", action="store_true", default=None,
+    parser.add_argument("--binary-mask", action="store_true",
+                        help="read a black-and-white or grey mask (any image format) as one object (pixels > 127)")
+    parser.add_argument("--per-object", action="store_true",
                         help="one folder of 0/1 PNGs per object (SA-V layout: OUTPUT/<id:03d>/<frame>.png)")
     return parser
 
 
 def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, output: Path,
-            overlay_path: Optional[Path] = None, show_progress: bool = False) -> int:
+            overlay_path: Optional[Path] = None, show_progress: bool = False, binary_mask: bool = False,
+            force_output: bool = False) -> int:
     """Segment a video and write its masks (and overlay video); returns the number of frames.
 
+    ``output`` must be new, empty or a folder predict wrote before (see :mod:`aot_plus.io.ownership`); with
+    ``force_output`` it may hold other files, which are kept. Only the masks of a previous predict run that this
+    run does not rewrite are removed.
+
     Raises:
-        FileNotFoundError, ValueError: a missing or unreadable video or mask, a mask of the wrong size or without
-            any object.
+        FileNotFoundError, ValueError: a missing or unreadable video or mask, or a mask of the wrong size; an
+            output folder or overlay file this tool may not write.
+        aot_plus.io.OutputError: the disk is full or the output is read-only.
     """
     source = FrameSource(video)
-    first_mask = read_mask(mask_path)
+    first_mask = read_first_mask(mask_path, source.first_frame_size(), source.first_frame, binary=binary_mask)
+    inputs = [video, mask_path]
+    manifest = claim_folder(output, "aot_plus.predict", inputs=inputs, force=force_output)
+    if overlay_path is not None:
+        clash = None if force_output else input_conflict(overlay_path, inputs)
+        if clash is not None:
+            raise OutputFolderError(f"overlay video {overlay_path} overlaps the input {clash}")
+        check_replaceable(overlay_path, manifest.get("overlay"), force_output, what="overlay video")
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
     device = select_device(cfg.eval.device, DistInfo())
     predictor = VideoPredictor(load_model(cfg, checkpoint), cfg, device)
-    movie = None
-    bar = None
+    per_object = cfg.eval.output_layout == "per_object"
+    movie = OverlayVideoWriter(overlay_path, source.fps or cfg.eval.overlay_fps) if overlay_path else None
+    bar = tqdm(total=source.length_hint, unit="frame", disable=not show_progress, dynamic_ncols=True)
     layout = ResultsLayout(output.parent)
     count = 0
     try:
         predictor.init_state(source)
-        height, width = predictor.frame_size
-        if (height, width) != first_mask.shape:
-            raise ValueError(f"mask {mask_path} is {first_mask.shape[1]}x{first_mask.shape[0]} but the frames of "
-                             f"{video} are {width}x{height} (width x height)")
-        if not predictor.add_label_map(0, first_mask):
-            raise ValueError(f"mask {mask_path} holds no object (every pixel is 0)")
-        if overlay_path:
-            movie = OverlayVideoWriter(overlay_path, predictor.fps or cfg.eval.overlay_fps)
-        bar = tqdm(total=predictor.num_frames_hint, unit="frame", disable=not show_progress, dynamic_ncols=True)
-        with SequenceWriter(layout, output.name, threads=cfg.eval.writer_threads) as writer:
+        predictor.add_label_map(0, first_mask)
+        with SequenceWriter(layout, output.name, threads=cfg.eval.writer_threads, merge=True) as writer:
             for result in predictor.propagate_in_video():
-                writer.write_result(predictor.frame_name(result.frame_idx), result,
-                                    cfg.eval.output_layout == "per_object")
+                writer.write_result(predictor.frame_name(result.frame_idx), result, per_object)
                 if movie is not None:
                     movie.write(overlay(predictor.current_image, result.label, cfg.eval.overlay_alpha))
                 count += 1
@@ -89,9 +100,9 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
         raise
     finally:
         predictor.close()
-        if bar is not None:
-            bar.close()
-        layout.remove_partial_root()
+        bar.close()
+    forget_stale_files(output, manifest, writer.names,
+                       overlay=file_key(overlay_path) if overlay_path else manifest.get("overlay"))
     return count
 
 
@@ -105,7 +116,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = load_experiment(args)
     checkpoint = check_checkpoint(parser, args.ckpt)
     try:
-        count = predict(cfg, checkpoint, args.video, args.mask, args.output, args.overlay, show_progress=True)
+        count = predict(cfg, checkpoint, args.video, args.mask, args.output, args.overlay, show_progress=True,
+                        binary_mask=args.binary_mask, force_output=args.force_output)
     except USER_ERRORS as err:
         sys.stderr.write(f"error: {err}\n")
         return 2

@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 import cv2
 import numpy as np
 
-from aot_plus.data.io import stem
 from aot_plus.inference.video_io import VideoSource
+from aot_plus.io.images import frame_stem
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class FrameSource:
             self.path = Path(source)
             self._video = VideoSource(self.path)
             if self._video.frame_files is not None:
-                self._stems = [stem(p.name) for p in self._video.frame_files]
+                self._stems = [frame_stem(p.name) for p in self._video.frame_files]
             own = len(self._stems) if self._stems is not None else None
         elif isinstance(source, np.ndarray) or not isinstance(source, Iterable):
             raise ValueError("a video source must be a folder of frames, a video file or an iterable of "
@@ -105,6 +105,28 @@ class FrameSource:
     def fps(self) -> Optional[float]:
         """A video file's frame rate (None for folders and iterables)."""
         return self._video.fps if self._video is not None else None
+
+    @property
+    def first_frame(self) -> str:
+        """What holds frame 0, for messages: its file, the video file, or "the first frame"."""
+        return str(self._video.first_frame) if self._video is not None else "the first frame"
+
+    def first_frame_size(self) -> tuple[int, int]:
+        """(height, width) of frame 0, decoded on its own (a path or a list; not a one-shot iterator).
+
+        Raises:
+            RuntimeError: the source is a one-shot iterator.
+            ValueError: frame 0 cannot be decoded.
+        """
+        if not self.rewindable:
+            raise RuntimeError("the first frame of a one-shot iterator cannot be read ahead of time")
+        if self._video is not None:
+            frames = iter(self._video)
+            try:
+                return tuple(next(frames)[1].shape[:2])
+            finally:
+                frames.close()
+        return tuple(np.asarray(self._iterable[0]).shape[:2])  # type: ignore[index]
 
     def count(self) -> int:
         """The exact length, walking a video file once if needed; ValueError for an iterator of unknown length."""

@@ -231,15 +231,6 @@ class VideoPredictor:
         return self._source.frame_name(frame_idx)
 
     @property
-    def frame_size(self) -> tuple[int, int]:
-        """(height, width) of the next frame to propagate (read ahead if needed)."""
-        self._require_state()
-        entry = self._reader.peek()
-        if entry is None:
-            raise ValueError("the video has no frame left")
-        return tuple(entry[1].shape[:2])
-
-    @property
     def kept_frames(self) -> tuple[int, ...]:
         """Frame indices in the long-term memory of the first test-time copy, in bank order."""
         return tuple(self._sessions[0].kept_frames) if self._sessions else ()

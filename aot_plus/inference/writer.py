@@ -111,13 +111,19 @@ class SequenceWriter:
         name: sequence name (the folder name).
         threads: background writer threads (0 writes synchronously).
         max_pending: at most this many frames wait in memory; :meth:`write` blocks beyond it.
+        merge: the final folder may hold files this writer must keep (the user's own, in a folder the user let
+            a tool write into): frames are written into ``<final>/.partial/`` and moved into the final folder one
+            by one on commit, replacing only files of the same names; nothing else there is touched.
     """
 
-    def __init__(self, layout: ResultsLayout, name: str, threads: int = 2, max_pending: int = 8) -> None:
+    def __init__(self, layout: ResultsLayout, name: str, threads: int = 2, max_pending: int = 8,
+                 merge: bool = False) -> None:
         self.layout = layout
         self.name = name
-        self.tmp = layout.partial_dir(name)
+        self.merge = merge
         self.final = layout.sequence_dir(name)
+        self.tmp = self.final / PARTIAL_DIR if merge else layout.partial_dir(name)
+        self.names: list[str] = []
         if self.tmp.exists():
             log.info("removing the unfinished folder %s of an interrupted run", self.tmp)
             shutil.rmtree(self.tmp)
@@ -181,8 +187,20 @@ class SequenceWriter:
             raise failed[0]
 
     def commit(self) -> Path:
-        """Wait for every queued file, then move the folder into place (replacing an older result)."""
+        """Wait for every queued file, then move the folder into place (replacing an older result).
+
+        With ``merge``, move the files into the final folder instead (see the class doc); :attr:`names` lists
+        them.
+        """
         self._drain()
+        self.names = sorted(p.relative_to(self.tmp).as_posix() for p in self.tmp.rglob("*") if p.is_file())
+        if self.merge:
+            for name in self.names:
+                target = self.final / name
+                target.parent.mkdir(exist_ok=True)  # a per-object folder (``write_objects``)
+                os.replace(self.tmp / name, target)
+            shutil.rmtree(self.tmp)  # only the emptied per-object folders are left in it
+            return self.final
         old: Optional[Path] = None
         if self.final.exists():
             old = self.tmp.with_name(self.tmp.name + ".old")

@@ -25,7 +25,7 @@ def test_predict_frames_folder_with_overlay(vost_root, checkpoint, tmp_path):
     args = ["--ckpt", str(checkpoint), "--config", str(CONFIG), "--video", str(frames[0].parent), "--mask",
             str(mask), "--output", str(out), "--overlay", str(movie), *BASE_OVERRIDES]
     assert main(args) == 0
-    assert sorted(p.stem for p in out.iterdir()) == [f.stem for f in frames]
+    assert sorted(p.stem for p in out.glob("[!.]*")) == [f.stem for f in frames]
     first_ids = np.array(Image.open(mask))
     with Image.open(out / f"{frames[0].stem}.png") as img:
         assert img.getpalette()[:768] == list(PALETTE)
@@ -55,7 +55,7 @@ def test_predict_mp4_subprocess(vost_root, checkpoint, tmp_path):
            *BASE_OVERRIDES]
     done = subprocess.run(cmd, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == [f"{i:05d}.png" for i in range(len(frames))]
+    assert sorted(p.name for p in out.glob("[!.]*")) == [f"{i:05d}.png" for i in range(len(frames))]
     assert VideoSource(tmp_path / "o.avi").num_frames == len(frames)
 
 
