@@ -66,6 +66,15 @@ def _predictor(model, cfg, *overrides: str) -> VideoPredictor:
     return VideoPredictor(model, cfg, torch.device("cpu"))
 
 
+def _started(model, cfg, frames: int, masks: dict[tuple[int, int], np.ndarray], *overrides: str) -> VideoPredictor:
+    """A predictor on a random video of ``frames`` frames with ``{(frame_idx, obj_id): mask}`` added."""
+    predictor = _predictor(model, cfg, *overrides)
+    predictor.init_state(_video(frames))
+    for (frame_idx, obj_id), mask in masks.items():
+        predictor.add_new_mask(frame_idx, obj_id, mask)
+    return predictor
+
+
 def test_propagate_yields_every_frame_from_the_first_mask(tiny_model, experiment):
     first = np.zeros((HEIGHT, WIDTH), np.uint8)
     first[5:20, 5:25] = 4
@@ -88,11 +97,9 @@ def test_propagate_yields_every_frame_from_the_first_mask(tiny_model, experiment
 
 
 def test_object_added_at_frame_5_is_tracked_from_frame_5(tiny_model, experiment):
-    predictor = _predictor(tiny_model, experiment, "memory.long_term_gap=50")
-    predictor.init_state(_video(8))
-    predictor.add_new_mask(0, 1, _box(5, 5, 20, 25))
     late = _box(20, 30, 30, 45)
-    predictor.add_new_mask(5, 7, late)
+    predictor = _started(tiny_model, experiment, 8, {(0, 1): _box(5, 5, 20, 25), (5, 7): late},
+                         "memory.long_term_gap=50")
     ids_per_frame, objects_per_frame = {}, {}
     for output in predictor.propagate_in_video():
         ids_per_frame[output.frame_idx] = output.obj_ids
@@ -106,11 +113,9 @@ def test_object_added_at_frame_5_is_tracked_from_frame_5(tiny_model, experiment)
 
 
 def test_two_annotated_frames_of_one_object_both_enter_memory(tiny_model, experiment):
-    predictor = _predictor(tiny_model, experiment, "memory.long_term_gap=3")
-    predictor.init_state(_video(9))
-    predictor.add_new_mask(0, 2, _box(5, 5, 20, 25))
     second = _box(8, 10, 25, 30)
-    predictor.add_new_mask(4, 2, second)
+    predictor = _started(tiny_model, experiment, 9, {(0, 2): _box(5, 5, 20, 25), (4, 2): second},
+                         "memory.long_term_gap=3")
     outputs = {o.frame_idx: o for o in predictor.propagate_in_video()}
     np.testing.assert_array_equal(outputs[4].label == 2, second)
     assert predictor.kept_frames == (0, 3, 4, 7)  # gap 3 counts again from the reference at frame 4
@@ -160,9 +165,7 @@ def test_iterator_without_length_needs_a_fixed_gap(tiny_model, experiment):
 
 
 def test_stopping_early_and_reset_state(tiny_model, experiment):
-    predictor = _predictor(tiny_model, experiment)
-    predictor.init_state(_video(5))
-    predictor.add_new_mask(0, 1, _box(5, 5, 20, 25))
+    predictor = _started(tiny_model, experiment, 5, {(0, 1): _box(5, 5, 20, 25)})
     for output in predictor.propagate_in_video():
         if output.frame_idx == 1:
             break
@@ -204,9 +207,7 @@ def test_bad_masks_are_named(tiny_model, experiment):
 
 def test_flip_and_scales_run_one_session_each(tiny_model, experiment):
     cfg = dataclasses.replace(experiment, eval=dataclasses.replace(experiment.eval, flip=True, scales=(1.0, 1.5)))
-    predictor = _predictor(tiny_model, cfg)
-    predictor.init_state(_video(3))
-    predictor.add_new_mask(0, 1, _box(5, 5, 20, 25))
+    predictor = _started(tiny_model, cfg, 3, {(0, 1): _box(5, 5, 20, 25)})
     outputs = list(predictor.propagate_in_video())
     assert len(predictor.sessions) == 4 and len(outputs) == 3
     assert all(o.label.shape == (HEIGHT, WIDTH) for o in outputs)
@@ -214,10 +215,8 @@ def test_flip_and_scales_run_one_session_each(tiny_model, experiment):
 
 @pytest.mark.parametrize("memory", ["fifo", "rmem", "emfs", "rmem_deaot", "emfs_deaot", "unbounded"])
 def test_every_policy_runs_through_the_predictor(tiny_model, memory):
-    predictor = _predictor(tiny_model, None, f"memory={memory}", "memory.long_term_gap=1",
-                           "memory.max_recent_frames=2")
-    predictor.init_state(_video(7))
-    predictor.add_new_mask(0, 1, _box(5, 5, 20, 25))
+    predictor = _started(tiny_model, None, 7, {(0, 1): _box(5, 5, 20, 25)}, f"memory={memory}",
+                         "memory.long_term_gap=1", "memory.max_recent_frames=2")
     assert len(list(predictor.propagate_in_video())) == 7
     kept = predictor.kept_frames
     assert kept[0] == 0 and kept[-1] == 6
