@@ -195,9 +195,14 @@ class VideoPredictor:
 
         Its pixels go to the next most likely object (or background); the memory written from then on no longer
         holds it. Adding a mask for it later tracks it again.
+
+        Raises:
+            ValueError: the object was never given a mask.
         """
         self._require_state()
         obj_id = int(obj_id)
+        if obj_id not in self._ids and not any(obj_id in masks for masks in self._pending.values()):
+            raise ValueError(f"object {obj_id} is not tracked (objects: {list(self.obj_ids)})")
         for masks in self._pending.values():
             masks.pop(obj_id, None)
         self._pending = {index: masks for index, masks in self._pending.items() if masks}
@@ -368,8 +373,10 @@ class VideoPredictor:
 
     def _output(self, index: int, label: torch.Tensor, scores: torch.Tensor,
                 given: Optional[dict[int, np.ndarray]]) -> FrameOutput:
+        # One synchronisation per frame: the scores' copy is queued first, the label's copy waits for both.
+        scores_host = scores.float().to("cpu", non_blocking=True)
         label_np = label.to(torch.uint8).cpu().numpy()
-        scores_np = scores.float().cpu().numpy()
+        scores_np = scores_host.numpy().copy()
         if given:
             scores_np[[self._ids.identity(i) - 1 for i in given]] = 1.0
         active = self.obj_ids

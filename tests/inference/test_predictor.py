@@ -136,6 +136,8 @@ def test_remove_object_stops_its_masks(tiny_model, experiment):
             if output.frame_idx == 2 and remove:
                 predictor.remove_object(2)
                 assert predictor.obj_ids == (1,)
+                with pytest.raises(ValueError, match="object 3 is not tracked"):
+                    predictor.remove_object(3)
         return labels
 
     kept, removed = run(False), run(True)
