@@ -306,8 +306,6 @@ class VideoPredictor:
             output = self._segment(index, np.asarray(image), views, given)
             self.current_image = image
             yield output
-            if index > 0 and self.cfg.eval.debug_frame_delay_s > 0:
-                time.sleep(self.cfg.eval.debug_frame_delay_s)
         if self._pending:
             log.warning("masks for frames %s were ignored: the video ended at frame %d", sorted(self._pending),
                         self._next_frame - 1)

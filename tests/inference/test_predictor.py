@@ -215,7 +215,7 @@ def test_flip_and_scales_run_one_session_each(tiny_model, experiment):
     assert all(o.label.shape == (HEIGHT, WIDTH) for o in outputs)
 
 
-@pytest.mark.parametrize("memory", ["fifo", "rmem", "emfs", "rmem_deaot", "emfs_deaot", "unbounded"])
+@pytest.mark.parametrize("memory", ["fifo", "rmem", "emfs", "unbounded"])
 def test_every_policy_runs_through_the_predictor(tiny_model, memory):
     predictor = _started(tiny_model, None, 7, {(0, 1): _box(5, 5, 20, 25)}, f"memory={memory}",
                          "memory.long_term_gap=1", "memory.max_recent_frames=2")
