@@ -1,6 +1,6 @@
 """Dataset inference: every sequence of a split, sharded over torchrun ranks, resumable, then the metric.
 
-Flow (``evaluation.md`` Part A, with the reference's quirks kept where they change results):
+Flow (``docs/benchmarks.md``, with the reference's quirks kept where they change results):
 
 1. every rank lists the sequences without a finished result folder, then all ranks meet at a barrier (so no
    rank sees another's fresh results while listing) and split the list by frame count (:func:`shard`);
