@@ -34,8 +34,8 @@ source "$repo/scripts/lib/vost_settings.sh"
 source "$repo/scripts/lib/eval_run.sh"
 eval_setup vost
 
-args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" "memory=${memory_file}" "${bank[@]}"
+args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" "memory=${MEMORY}" "${bank[@]}"
       --dataset vost --split val --ckpt "$CKPT" --output "$OUTPUT" --dataset-path "$DATASET_PATH"
       eval.scales=[1.0] eval.flip=false eval.max_long_side=1040 eval.amp=false "eval.device=${device}" "$@")
-echo "MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${memory_file}.yaml) CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
+echo "MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${MEMORY}.yaml) CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
 eval_exec "${args[@]}"

@@ -56,9 +56,9 @@ extra=()
 if [ -n "${DATASET_PATH:-}" ]; then extra+=(--dataset-path "$DATASET_PATH"); fi
 if [ -n "${UNSEEN_LIST:-}" ]; then extra+=("data.lvos.unseen_list=${UNSEEN_LIST}"); fi
 
-args=(--config "${repo}/configs/benchmarks/${BENCHMARK}.yaml" "model=rmem_${MODEL}" "memory=${memory_file}"
+args=(--config "${repo}/configs/benchmarks/${BENCHMARK}.yaml" "model=rmem_${MODEL}" "memory=${MEMORY}"
       "${bank[@]}" --dataset "$dataset" --split "$SPLIT" --ckpt "$CKPT" --output "$OUTPUT" "${extra[@]}"
       "eval.device=${device}" "$@")
-echo "BENCHMARK=$BENCHMARK MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${memory_file}.yaml) CKPT=$CKPT GPUS=$GPUS" \
+echo "BENCHMARK=$BENCHMARK MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${MEMORY}.yaml) CKPT=$CKPT GPUS=$GPUS" \
      "-> $OUTPUT" >&2
 eval_exec "${args[@]}"

@@ -6,12 +6,13 @@ touches NumPy's, Python's or torch's global generators.
 """
 from __future__ import annotations
 
-import random
 import signal
 
 import cv2
 import numpy as np
 import torch
+
+from aot_plus.distributed import seed_process
 
 
 def sample_rng(seed: int, stream: int, epoch: int, index: int) -> np.random.Generator:
@@ -34,6 +35,4 @@ def worker_init_fn(worker_id: int) -> None:
     """
     cv2.setNumThreads(0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the workers too; the training process decides
-    seed = torch.initial_seed() % 2**32
-    random.seed(seed)
-    np.random.seed(seed)
+    seed_process(torch.initial_seed() % 2**32, include_torch=False)

@@ -23,7 +23,7 @@ TOOL = "aot_plus.eval"
 
 #: Config entries that change the masks; finished sequences computed with other values are not reused.
 RESULT_KEYS = (("model",), ("memory",), ("eval", "flip"), ("eval", "scales"), ("eval", "max_long_side"),
-               ("eval", "session"), ("eval", "amp"), ("data", "mean"), ("data", "std"),
+               ("eval", "session"), ("eval", "amp"), ("eval", "output_layout"), ("data", "mean"), ("data", "std"),
                ("data", "long_videos_output_height"))
 
 

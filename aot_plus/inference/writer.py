@@ -12,12 +12,15 @@ import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
 
 from aot_plus.io.atomic import replace_folder
+
+if TYPE_CHECKING:
+    from aot_plus.inference.frame_output import FrameOutput
 
 PathLike = Union[str, os.PathLike]
 log = logging.getLogger(__name__)
@@ -155,6 +158,21 @@ class SequenceWriter:
         self._submit(save_palette_png, self.tmp / f"{stem}.png", label)
         self.written += 1
 
+    def write_objects(self, stem: str, obj_ids: Sequence[int], label: np.ndarray) -> None:
+        """Queue ``<id:03d>/<stem>.png`` for every object: 0/1 palette PNGs of its pixels (SA-V layout)."""
+        for obj_id in obj_ids:
+            folder = self.tmp / f"{obj_id:03d}"
+            folder.mkdir(exist_ok=True)
+            self._submit(save_palette_png, folder / f"{stem}.png", (label == obj_id).astype(np.uint8))
+        self.written += 1
+
+    def write_result(self, stem: str, result: "FrameOutput", per_object: bool = False) -> None:
+        """Queue a predictor's frame: one palette PNG of ids, or with ``per_object`` one PNG per object."""
+        if per_object:
+            self.write_objects(stem, result.obj_ids, result.label)
+        else:
+            self.write(stem, result.label)
+
     def copy(self, stem: str, source: PathLike) -> None:
         """Copy a file (the first frame's annotation) verbatim as ``<stem>.png``."""
         self._submit(shutil.copyfile, source, self.tmp / f"{stem}.png")
@@ -177,11 +195,13 @@ class SequenceWriter:
         them.
         """
         self._drain()
-        self.names = sorted(p.name for p in self.tmp.iterdir())
+        self.names = sorted(p.relative_to(self.tmp).as_posix() for p in self.tmp.rglob("*") if p.is_file())
         if self.merge:
             for name in self.names:
-                os.replace(self.tmp / name, self.final / name)
-            self.tmp.rmdir()
+                target = self.final / name
+                target.parent.mkdir(exist_ok=True)  # a per-object folder (``write_objects``)
+                os.replace(self.tmp / name, target)
+            shutil.rmtree(self.tmp)  # only the emptied per-object folders are left in it
             return self.final
         return replace_folder(self.tmp, self.final)
 

@@ -7,7 +7,6 @@ import shutil
 import signal
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from aot_plus.eval import main

@@ -76,3 +76,19 @@ def test_predict_missing_video(checkpoint, tmp_path, capsys):
             str(tmp_path / "m.png"), "--output", str(tmp_path / "o"), *BASE_OVERRIDES]
     assert main(args) == 2
     assert "none.mp4 does not exist" in capsys.readouterr().err
+
+
+def test_predict_per_object_layout(vost_root, checkpoint, tmp_path):
+    frames, mask = _sequence(vost_root)
+    out = tmp_path / "sav"
+    args = ["--ckpt", str(checkpoint), "--config", str(CONFIG), "--video", str(frames[0].parent), "--mask",
+            str(mask), "--output", str(out), "--per-object", *BASE_OVERRIDES]
+    assert main(args) == 0
+    first = np.array(Image.open(mask))
+    ids = [int(i) for i in np.unique(first) if i != 0]
+    assert sorted(p.name for p in out.glob("[!.]*")) == [f"{i:03d}" for i in ids]
+    for obj_id in ids:
+        assert sorted(p.stem for p in (out / f"{obj_id:03d}").iterdir()) == [f.stem for f in frames]
+        with Image.open(out / f"{obj_id:03d}" / f"{frames[0].stem}.png") as img:
+            np.testing.assert_array_equal(np.array(img), (first == obj_id).astype(np.uint8))
+    assert main(args) == 0  # a rerun replaces its own per-object files

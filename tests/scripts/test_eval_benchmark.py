@@ -39,9 +39,9 @@ def test_benchmark_rows(tmp_path: Path, benchmark: str, dataset: str, split: str
 
 
 def test_vost_row_resolves_to_the_eval_vost_settings() -> None:
-    ours = load_config(REPO / "configs" / "benchmarks" / "vost.yaml", ["model=rmem_r50_deaotl", "memory=rmem_deaot"])
+    ours = load_config(REPO / "configs" / "benchmarks" / "vost.yaml", ["model=rmem_r50_deaotl", "memory=rmem"])
     theirs = load_config(REPO / "configs" / "models" / "rmem_r50_deaotl.yaml",
-                         ["memory=rmem_deaot", "eval.scales=[1.0]", "eval.flip=false", "eval.max_long_side=1040",
+                         ["memory=rmem", "eval.scales=[1.0]", "eval.flip=false", "eval.max_long_side=1040",
                           "eval.amp=false"])
     assert to_dict(ours) == to_dict(theirs)
 
