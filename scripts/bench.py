@@ -6,9 +6,15 @@ one reference frame with ``--objects`` objects and then runs ``step`` + ``update
 remaining frames of random input. Modes: ``fp32``, ``bf16`` (bf16 autocast), ``fp32+compile`` and
 ``bf16+compile`` (the frame step compiled with ``torch.compile``, ``eval.compile``; needs the ``static`` storage,
 ``memory.storage``). Compilation happens during the untimed ``--warmup`` frames and is reported as
-``first_frames_s``. Each worker reports:
+``first_frames_s``. With ``--api predictor`` it runs :class:`~aot_plus.inference.predictor.VideoPredictor`
+instead: ``propagate_in_video`` over a stream (an iterator of unknown length) of random ``[H, W, 3]`` uint8 frames,
+with the read-ahead thread, the test-time merge and every mask copied to the host, so ``peak_mb`` is the peak RSS
+of the whole per-video API (its autocast is CUDA-only, as in evaluation). With ``--interleave`` all runs of one
+length share one process and advance frame by frame in turn, so the load of a shared machine falls on each alike.
+Each worker reports:
 
-- ``ms_per_frame``: mean wall time of ``step`` + ``update`` after ``--warmup`` frames;
+- ``ms_per_frame``: mean wall time of a frame (``step`` + ``update``, or one predictor output) after
+  ``--warmup`` frames;
 - ``ms_per_frame_last50``: the same over the last 50 frames (a bounded policy should be flat in time);
 - ``ms_per_frame_median`` / ``ms_per_frame_last50_median``: medians of the same windows (robust to bursts of load
   from other processes on a shared machine); ``ms_per_frame_p10``: the 10th percentile (least disturbed frames);
@@ -29,6 +35,7 @@ Example::
         --policies unbounded fifo rmem emfs --threads 2 --out /tmp/bench/aott
     python scripts/bench.py --model rmem_r50_deaotl --policies rmem --size 480x854 --objects 2 \\
         --modes fp32 bf16 bf16+compile --storages growing static --lengths 100 1000 --device cuda --out /tmp/gpu
+    python scripts/bench.py --api predictor --lengths 100 1000 --size 129x129 --policies fifo rmem emfs unbounded
 """
 from __future__ import annotations
 
@@ -42,18 +49,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from aot_plus.config import load_config  # noqa: E402
 from aot_plus.engine.config import SessionConfig  # noqa: E402
 from aot_plus.engine.frame_step import FrameStep  # noqa: E402
 from aot_plus.engine.session import VideoSession  # noqa: E402
+from aot_plus.inference.predictor import VideoPredictor  # noqa: E402
+from aot_plus.io.atomic import write_text, write_with  # noqa: E402
 from aot_plus.launch import resolve_device  # noqa: E402
 from aot_plus.models.build import build_model  # noqa: E402
 
@@ -124,32 +134,75 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _memory_config(model_name: str, policy: str, storage: str, gap: int, max_recent: int) -> Any:
+def _experiment(model_name: str, run: tuple[str, str, str, int], gap: int, max_recent: int, device: torch.device,
+                channels_last: bool) -> Any:
+    """The experiment config of one run: memory policy, storage and gap; the predictor's eval settings."""
+    mode, storage, policy, _ = run
     overrides = [f"memory={policy}", f"memory.long_term_gap={gap}", "memory.reference_frames=1",
-                 f"memory.storage={storage}"]
+                 f"memory.storage={storage}", f"eval.device={device}",
+                 f"eval.amp={str(mode.startswith('bf16')).lower()}", "eval.amp_dtype=bfloat16", f"eval.compile={str(mode.endswith('+compile')).lower()}",
+                 f"eval.channels_last={str(channels_last).lower()}"]
     if policy != "unbounded":
         overrides.append(f"memory.max_recent_frames={max_recent}")
     return load_config(CONFIGS / "models" / f"{model_name}.yaml", overrides)
 
 
-def _inputs(size: tuple[int, int], objects: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Four random frames ``[4, 1, 3, H, W]`` and a label with ``objects`` side-by-side vertical bands."""
+def _session_frames(model: torch.nn.Module, cfg: Any, length: int, size: tuple[int, int], device: torch.device,
+                    objects: int) -> Iterator[VideoSession]:
+    """Frame 0 as the reference, then ``step`` + ``update`` per frame on random tensors; yields after each frame.
+    ``objects`` side-by-side vertical bands in the middle of the frame."""
     height, width = size
     pool = torch.randn(4, 1, 3, height, width, device=device)
     mask = torch.zeros(height, width, dtype=torch.long, device=device)
     for obj in range(objects):
         left = width // 4 + obj * (width // 2) // objects
         mask[height // 4: 3 * height // 4, left: left + (width // 2) // objects] = obj + 1
-    return pool, mask
+    ev = cfg.eval
+    step = FrameStep(model, compile=ev.compile, channels_last=ev.channels_last, compile_mode=ev.compile_mode)
+    session = VideoSession(model, cfg.memory, SessionConfig(), num_frames=length, frame_step=step)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=ev.amp)
+    with autocast:
+        session.add_reference(pool[0], mask)
+    yield session
+    for index in range(1, length):
+        with autocast:
+            session.update(session.step(pool[index % len(pool)]))
+        yield session
 
 
-def _timing_row(run: tuple[str, str, str, int], times: list[float], warmup: int, first_frames: float,
+def _predictor_frames(model: torch.nn.Module, cfg: Any, length: int, size: tuple[int, int], device: torch.device,
+                      objects: int) -> Iterator[VideoSession]:
+    """:class:`VideoPredictor` over an iterator of random uint8 RGB frames of unknown length; yields per frame."""
+    height, width = size
+    pool = [np.random.default_rng(i).integers(0, 256, (height, width, 3), dtype=np.uint8) for i in range(4)]
+    predictor = VideoPredictor(model, cfg, device)
+    predictor.init_state(pool[index % len(pool)].copy() for index in range(length))
+    for obj in range(objects):
+        mask = np.zeros((height, width), bool)
+        left = width // 4 + obj * (width // 2) // objects
+        mask[height // 4: 3 * height // 4, left: left + (width // 2) // objects] = True
+        predictor.add_new_mask(0, obj + 1, mask)
+    try:
+        for _ in predictor.propagate_in_video():
+            yield predictor.sessions[0]
+    finally:
+        predictor.close()
+
+
+def _frames(model: torch.nn.Module, cfg: Any, api: str, length: int, size: tuple[int, int], device: torch.device,
+            objects: int) -> Iterator[VideoSession]:
+    if api == "predictor":
+        return _predictor_frames(model, cfg, length, size, device, objects)
+    return _session_frames(model, cfg, length, size, device, objects)
+
+
+def _timing_row(run: tuple[str, str, str, int], api: str, times: list[float], warmup: int, first_frames: float,
                 session: VideoSession) -> dict[str, Any]:
     mode, storage, policy, length = run
     measured = times[warmup:] if len(times) > warmup else times
     last = times[-LAST_WINDOW:]
-    return {"mode": mode, "storage": storage, "policy": policy, "length": length, "frames_timed": len(measured),
-            "ms_per_frame": 1000 * sum(measured) / len(measured),
+    return {"mode": mode, "storage": storage, "policy": policy, "length": length, "api": api,
+            "frames_timed": len(measured), "ms_per_frame": 1000 * sum(measured) / len(measured),
             "ms_per_frame_last50": 1000 * sum(last) / len(last),
             "ms_per_frame_median": 1000 * statistics.median(measured),
             "ms_per_frame_last50_median": 1000 * statistics.median(last),
@@ -158,17 +211,23 @@ def _timing_row(run: tuple[str, str, str, int], times: list[float], warmup: int,
             "kept_frames": len(session.kept_frames), "first_frames_s": first_frames}
 
 
-def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], device: torch.device, gap: int,
-            max_recent: int, warmup: int, mode: str = "fp32", storage: str = "growing", objects: int = 1,
-            channels_last: bool = False, seed: int = 0) -> dict[str, Any]:
-    """Time one video of ``length`` frames (reference included) and measure its memory; see the module doc."""
-    cfg = _memory_config(model_name, policy, storage, gap, max_recent)
+def _next_timed(frames: Iterator[VideoSession], device: torch.device) -> tuple[Optional[VideoSession], float]:
+    """The next frame of ``frames`` and its wall time (device work included)."""
+    start = time.perf_counter()
+    session = next(frames, None)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return session, time.perf_counter() - start
+
+
+def run_one(model_name: str, run: tuple[str, str, str, int], size: tuple[int, int], device: torch.device, gap: int,
+            max_recent: int, warmup: int, objects: int = 1, channels_last: bool = False, api: str = "session",
+            seed: int = 0) -> dict[str, Any]:
+    """Time one video of ``run``'s length (reference included) and measure its memory; see the module doc."""
+    cfg = _experiment(model_name, run, gap, max_recent, device, channels_last)
     torch.manual_seed(seed)
     model = build_model(cfg.model).to(device).eval()
-    step = FrameStep(model, compile=mode.endswith("+compile"), channels_last=channels_last)
-    pool, mask = _inputs(size, objects, device)
-    session = VideoSession(model, cfg.memory, SessionConfig(), num_frames=length, frame_step=step)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode.startswith("bf16"))
+    frames = _frames(model, cfg, api, run[3], size, device, objects)
     cuda = device.type == "cuda"
     if cuda:
         torch.cuda.synchronize(device)
@@ -178,67 +237,55 @@ def run_one(model_name: str, policy: str, length: int, size: tuple[int, int], de
         reset = _reset_peak_rss()
         base = (_status_kb("VmRSS") or 0) * 1024
         build_peak = None if reset else _peak_rss_mb()
+    session, first = _next_timed(frames, device)  # the reference frame, untimed
     times = []
-    started = time.perf_counter()
-    with autocast:
-        session.add_reference(pool[0], mask)
-        for index in range(1, length):
-            start = time.perf_counter()
-            probs = session.step(pool[index % len(pool)])
-            session.update(probs)
-            if cuda:
-                torch.cuda.synchronize(device)
-            times.append(time.perf_counter() - start)
+    while True:
+        current, elapsed = _next_timed(frames, device)
+        if current is None:
+            break
+        session = current
+        times.append(elapsed)
     if cuda:
         peak = torch.cuda.max_memory_allocated(device) / MB
         loop_peak = peak - base / MB
     else:
         peak = _peak_rss_mb()
         loop_peak = peak - base / MB if build_peak is None else None
-    first_frames = time.perf_counter() - started - sum(times[warmup:] if len(times) > warmup else times)
-    row = _timing_row((mode, storage, policy, length), times, warmup, first_frames, session)
+    first += sum(times[:warmup])
+    row = _timing_row(run, api, times, warmup, first, session)
     row.update(peak_mb=peak, loop_peak_mb=loop_peak)
     return row
 
 
 def run_interleaved(model_name: str, runs: Sequence[tuple[str, str, str, int]], size: tuple[int, int],
                     device: torch.device, gap: int, max_recent: int, warmup: int, objects: int = 1,
-                    channels_last: bool = False, seed: int = 0) -> list[dict[str, Any]]:
+                    channels_last: bool = False, api: str = "session", seed: int = 0) -> list[dict[str, Any]]:
     """Time every run of one video length in this process, frame by frame in turn, so that the load of a shared
-    machine falls on every mode alike (ratios between modes are then fair); one network, one session per run.
+    machine falls on every mode alike (ratios between modes are then fair); one network, one video per run.
     Peak memory is not separable between runs and is left out."""
-    length = runs[0][3]
-    cfg = _memory_config(model_name, runs[0][2], "growing", gap, max_recent)
+    configs = [_experiment(model_name, run, gap, max_recent, device, channels_last) for run in runs]
     torch.manual_seed(seed)
-    model = build_model(cfg.model).to(device).eval()
-    pool, mask = _inputs(size, objects, device)
-    sessions, autocasts, times, spent = [], [], [], []
-    for mode, storage, policy, _ in runs:
-        memory = _memory_config(model_name, policy, storage, gap, max_recent).memory
-        step = FrameStep(model, compile=mode.endswith("+compile"), channels_last=channels_last)
-        sessions.append(VideoSession(model, memory, SessionConfig(), num_frames=length, frame_step=step))
-        autocasts.append(torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode.startswith("bf16")))
-        times.append([])
-        spent.append(0.0)
-    for index in range(length):
-        for number, (session, autocast) in enumerate(zip(sessions, autocasts)):
-            start = time.perf_counter()
-            with autocast:
-                if index == 0:
-                    session.add_reference(pool[0], mask)
-                else:
-                    session.update(session.step(pool[index % len(pool)]))
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-            elapsed = time.perf_counter() - start
-            spent[number] += elapsed
-            if index:
+    model = build_model(configs[0].model).to(device).eval()
+    streams = [_frames(model, cfg, api, run[3], size, device, objects) for run, cfg in zip(runs, configs)]
+    times: list[list[float]] = [[] for _ in runs]
+    firsts = [0.0] * len(runs)
+    sessions: list[Optional[VideoSession]] = [None] * len(runs)
+    while True:
+        advanced = False
+        for number, frames in enumerate(streams):
+            current, elapsed = _next_timed(frames, device)
+            if current is None:
+                continue
+            advanced = True
+            if sessions[number] is None:
+                firsts[number] = elapsed
+            else:
                 times[number].append(elapsed)
-    rows = []
-    for run, session, run_times, total in zip(runs, sessions, times, spent):
-        timed = run_times[warmup:] if len(run_times) > warmup else run_times
-        rows.append(_timing_row(run, run_times, warmup, total - sum(timed), session))
-    return rows
+            sessions[number] = current
+        if not advanced:
+            break
+    return [_timing_row(run, api, run_times, warmup, first + sum(run_times[:warmup]), session)
+            for run, run_times, first, session in zip(runs, times, firsts, sessions)]
 
 
 def _worker_command(args: argparse.Namespace, run: tuple[str, str, str, int], result: Path) -> list[str]:
@@ -247,7 +294,7 @@ def _worker_command(args: argparse.Namespace, run: tuple[str, str, str, int], re
                "--policies", policy, "--lengths", str(length), "--size", f"{args.size[0]}x{args.size[1]}",
                "--device", args.device, "--gap", str(args.gap), "--max-recent", str(args.max_recent),
                "--warmup", str(args.warmup), "--threads", str(args.threads), "--modes", mode,
-               "--storages", storage, "--objects", str(args.objects)]
+               "--storages", storage, "--objects", str(args.objects), "--api", args.api]
     return command + (["--channels-last"] if args.channels_last else [])
 
 
@@ -264,16 +311,6 @@ def planned_runs(args: argparse.Namespace) -> list[tuple[str, str, str, int]]:
                         continue
                     runs.append((mode, storage, policy, length))
     return runs
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, created with the user's umask, then rename."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -300,16 +337,12 @@ def plot(report: dict[str, Any], path: Path) -> None:
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
         axis.legend()
-    fig.suptitle(f"{report['model']} {report['size'][0]}x{report['size'][1]} on {report['machine']['device']}, "
+    fig.suptitle(f"{report['model']} ({report['api']}) {report['size'][0]}x{report['size'][1]} on "
+                 f"{report['machine']['device']}, "
                  f"gap {report['gap']}, {report['machine']['threads']} thread(s)")
     fig.tight_layout()
-    temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")  # created by savefig with the user's umask
-    try:
-        fig.savefig(temp, dpi=100)
-        os.replace(temp, path)
-    finally:
-        plt.close(fig)
-        temp.unlink(missing_ok=True)
+    write_with(path, lambda temp: fig.savefig(temp, dpi=100))
+    plt.close(fig)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench"), help="folder for bench.json and bench.png")
     parser.add_argument("--dry-run", action="store_true",
                         help="check the arguments, log the planned runs and stop (nothing is measured or written)")
+    parser.add_argument("--api", choices=("session", "predictor"), default="session",
+                        help="session: VideoSession step/update on random tensors; predictor: "
+                             "VideoPredictor.propagate_in_video over a stream of random RGB frames (read-ahead, "
+                             "TTA merge, masks copied to the host)")
     parser.add_argument("--interleave", action="store_true",
                         help="time all modes/storages/policies of a length in one process, frame by frame in turn "
                              "(fair ratios on a shared machine; no peak memory)")
@@ -365,9 +402,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     except ValueError as err:
         raise SystemExit(str(err)) from None
     if args.worker is not None:
-        result = run_one(args.model, args.policies[0], args.lengths[0], args.size, device, args.gap, args.max_recent,
-                         args.warmup, args.modes[0], args.storages[0], args.objects, args.channels_last)
-        _write_atomic(args.worker, json.dumps(result))
+        run = (args.modes[0], args.storages[0], args.policies[0], args.lengths[0])
+        result = run_one(args.model, run, args.size, device, args.gap, args.max_recent, args.warmup, args.objects,
+                         args.channels_last, args.api)
+        write_text(args.worker, json.dumps(result))
         return result
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -376,11 +414,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     for batch in batches:
         if args.interleave:
             rows = run_interleaved(args.model, batch, args.size, device, args.gap, args.max_recent, args.warmup,
-                                   args.objects, args.channels_last)
+                                   args.objects, args.channels_last, args.api)
         elif args.in_process:
-            mode, storage, policy, length = batch[0]
-            rows = [run_one(args.model, policy, length, args.size, device, args.gap, args.max_recent, args.warmup,
-                            mode, storage, args.objects, args.channels_last)]
+            rows = [run_one(args.model, batch[0], args.size, device, args.gap, args.max_recent, args.warmup,
+                            args.objects, args.channels_last, args.api)]
         else:
             result_path = args.out / (".%s_%s_%s_%d.json" % batch[0])
             subprocess.run(_worker_command(args, batch[0], result_path), check=True)
@@ -394,13 +431,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                         peak, row["bank_mb"], row["kept_frames"], row["first_frames_s"])
         results.extend(rows)
         # Rewritten after every measurement, so a run stopped by a time limit keeps what it measured.
-        report = {"model": args.model, "size": list(args.size), "gap": args.gap,
+        report = {"model": args.model, "api": args.api, "size": list(args.size), "gap": args.gap,
                   "max_recent_frames": args.max_recent, "warmup": args.warmup, "modes": args.modes,
                   "storages": args.storages, "objects": args.objects, "channels_last": args.channels_last,
-                  "in_process": args.in_process, "interleave": args.interleave, "policies": args.policies, "lengths": sorted(args.lengths),
-                  "machine": machine_info(device, args.threads), "results": results,
-                  "complete": len(results) == len(runs)}
-        _write_atomic(args.out / "bench.json", json.dumps(report, indent=2))
+                  "in_process": args.in_process, "interleave": args.interleave, "policies": args.policies,
+                  "lengths": sorted(args.lengths), "machine": machine_info(device, args.threads),
+                  "results": results, "complete": len(results) == len(runs)}
+        write_text(args.out / "bench.json", json.dumps(report, indent=2))
     plot(report, args.out / "bench.png")
     logger.info("wrote %s and %s", args.out / "bench.json", args.out / "bench.png")
     return report

@@ -57,3 +57,13 @@ def test_bench_modes_and_storages(tmp_path, how):
     # The static bank allocates all 1 + 2 slots plus the one awaiting eviction; bf16 halves the bytes.
     assert rows[("fp32", "static")]["bank_mb"] == pytest.approx(4 / 3 * rows[("fp32", "growing")]["bank_mb"])
     assert rows[("bf16", "static")]["bank_mb"] == pytest.approx(rows[("fp32", "static")]["bank_mb"] / 2)
+
+
+def test_bench_predictor_mode(tmp_path):
+    bench = _load_bench()
+    report = bench.main(["--api", "predictor", "--model", "rmem_aott", "--lengths", "4", "--size", "33x33",
+                         "--policies", "fifo", "--gap", "1", "--max-recent", "2", "--warmup", "1", "--device", "cpu",
+                         "--in-process", "--out", str(tmp_path)])
+    (row,) = report["results"]
+    assert report["api"] == "predictor" and row["api"] == "predictor" and row["frames_timed"] == 2
+    assert row["kept_frames"] == 3 and row["peak_mb"] > 0 and row["ms_per_frame"] > 0
