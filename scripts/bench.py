@@ -336,7 +336,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
         axis.set_xlabel("video length (frames)")
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
-        axis.legend()
+        if axis.get_legend_handles_labels()[0]:  # interleaved runs have no peak-memory lines
+            axis.legend()
     fig.suptitle(f"{report['model']} ({report['api']}) {report['size'][0]}x{report['size'][1]} on "
                  f"{report['machine']['device']}, "
                  f"gap {report['gap']}, {report['machine']['threads']} thread(s)")
