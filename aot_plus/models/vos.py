@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from aot_plus.models.layers.basic import map_to_seq, seq_to_map
 from aot_plus.models.layers.lstt import Memory, StackOutput
-from aot_plus.models.layers.position import TemporalPE, temporal_pe_rows
+from aot_plus.models.layers.position import TemporalPE, sinusoidal_temporal_pe, temporal_pe_rows
 
 
 class VOSModel(nn.Module):
@@ -56,9 +56,13 @@ class VOSModel(nn.Module):
         with torch.no_grad():
             nn.init.orthogonal_(self.patch_wise_id_bank.weight.view(embed_dim, -1), gain=float(kernel) ** -2)
 
-    def _build_temporal_pe(self, enabled: bool, slots: int, dim: int, max_interp_frames: int) -> None:
+    def _build_temporal_pe(self, enabled: bool, slots: int, dim: int, max_interp_frames: int,
+                           kind: str = "learned") -> None:
+        if kind not in ("learned", "sinusoidal"):
+            raise ValueError(f"unknown temporal PE kind {kind!r}; expected 'learned' or 'sinusoidal'")
         self.tpe_max_interp_frames = max_interp_frames
-        if not enabled:
+        self.tpe_sinusoidal_dim = dim if enabled and kind == "sinusoidal" else None
+        if not enabled or kind == "sinusoidal":
             self.cur_pos_emb = None
             self.mem_pos_emb = None
             return
@@ -99,6 +103,9 @@ class VOSModel(nn.Module):
 
     def temporal_pe(self, num_frames: int) -> Optional[TemporalPE]:
         """The temporal PE for a long-term memory of ``num_frames`` frames, or None without TPE."""
+        if self.tpe_sinusoidal_dim is not None:
+            weight = self.encoder_projector.weight
+            return sinusoidal_temporal_pe(num_frames, self.tpe_sinusoidal_dim, weight.device, weight.dtype)
         if self.mem_pos_emb is None:
             return None
         return TemporalPE(self.cur_pos_emb, temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames))
