@@ -5,15 +5,19 @@ allows it) and ``torch.cuda.max_memory_allocated`` on CUDA (reset per sequence).
 """
 from __future__ import annotations
 
+import json
+import os
 import resource
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
 import torch
 
 GIB = float(1 << 30)
+#: Where an evaluation leaves the totals of the sequences it segmented (next to its results).
+RUN_STATS_FILE = "run_stats.json"
 
 
 class PeakMemory:
@@ -116,3 +120,13 @@ def format_run(stats: RunStats, memory_kind: str) -> str:
     """The summary line of a run."""
     return (f"{stats.sequences} sequences, {stats.frames} frames: all-frame {stats.all_frame_fps:.2f} frames/s, "
             f"all-sequence {stats.all_seq_fps:.2f} frames/s, {memory_kind} {stats.peak_bytes / GIB:.2f} GiB")
+
+
+def write_run_stats(path: Path, stats: RunStats, memory_kind: str) -> Path:
+    """Write a run's totals, frames/s and peak memory as JSON, atomically (read back by sweeps and reports)."""
+    record = {**asdict(stats), "all_frame_fps": stats.all_frame_fps, "all_seq_fps": stats.all_seq_fps,
+              "memory_kind": memory_kind}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
