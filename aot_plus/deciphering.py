@@ -22,7 +22,6 @@ import csv
 import io
 import json
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -36,7 +35,8 @@ from aot_plus.data.eval_transforms import test_time_views
 from aot_plus.data.sequence import EvalSequence
 from aot_plus.data.vost import VOSTEval
 from aot_plus.engine import VideoSession
-from aot_plus.inference.cli_args import USER_ERRORS, add_common_arguments, check_checkpoint, load_experiment, parse
+from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
+                                        load_experiment, parse, stop_on_sigterm)
 from aot_plus.inference.distributed import DistInfo, configure_process, select_device
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.runner import ROOT_KEYS
@@ -144,18 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m aot_plus.deciphering``."""
     parser = argparse.ArgumentParser(prog="python -m aot_plus.deciphering", description=__doc__.splitlines()[0])
     add_common_arguments(parser)
-    parser.add_argument("--dataset", default="vost", choices=("vost",),
-                        help="dataset (VOST: its every annotated frame is read; default vost)")
-    parser.add_argument("--split", default="val", help="split / list name (default: val)")
-    parser.add_argument("--output", required=True, type=Path, help="folder for the CSV, JSON and figure")
-    parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
-    parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
+    add_dataset_arguments(parser, ("vost",), "folder for the CSV, JSON and figure")
     parser.add_argument("--sizes", nargs="+", type=int, required=True, help="bank sizes N, e.g. 1 2 4 8 16")
     return parser
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -165,7 +156,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.dataset_path:
         args.overrides.append(f"{ROOT_KEYS[args.dataset]}={args.dataset_path}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    stop_on_sigterm()
     cfg = load_experiment(args)
     checkpoint = check_checkpoint(parser, args.ckpt)
     sizes = sorted(set(args.sizes))

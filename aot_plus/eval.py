@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 from typing import Optional, Sequence
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, check_checkpoint, load_experiment,
-                                        parse)
+from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
+                                        load_experiment, parse)
 from aot_plus.inference.distributed import dist_info_from_env
 from aot_plus.inference.runner import DATASETS, ROOT_KEYS, EvalJob, evaluate_dataset
 
@@ -32,11 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m aot_plus.eval``."""
     parser = argparse.ArgumentParser(prog="python -m aot_plus.eval", description=__doc__.splitlines()[0])
     add_common_arguments(parser)
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--split", default="val", help="split / list name (default: val)")
-    parser.add_argument("--output", required=True, type=Path, help="results folder")
-    parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
-    parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
+    add_dataset_arguments(parser, DATASETS, "results folder")
     parser.add_argument("--plots", action="store_true", default=None,
                         help="write memory-timeline and J-over-time PNGs to <output>/plots (eval.plots)")
     return parser

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,8 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from aot_plus.config import ConfigError, load_config, to_dict
-from aot_plus.inference.cli_args import USER_ERRORS, add_common_arguments, check_checkpoint, parse
+from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
+                                        parse, stop_on_sigterm)
 from aot_plus.inference.distributed import DistInfo, dist_info_from_env
 from aot_plus.inference.runner import (DATASETS, ROOT_KEYS, EvalJob, _result_settings, dataset_root,
                                        evaluate_dataset)
@@ -319,19 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m aot_plus.sweep``."""
     parser = argparse.ArgumentParser(prog="python -m aot_plus.sweep", description=__doc__.splitlines()[0])
     add_common_arguments(parser)
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--split", default="val", help="split / list name (default: val)")
-    parser.add_argument("--output", required=True, type=Path, help="sweep folder (points, CSV, table, figure)")
-    parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
-    parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
+    add_dataset_arguments(parser, DATASETS, "sweep folder (points, CSV, table, figure)")
     parser.add_argument("--axis", action="append", required=True, metavar="KEY=V1,V2,...",
                         help="a sweep dimension, e.g. memory=fifo,rmem or memory.max_recent_frames=3,5,8 "
                              "(repeat for a grid)")
     return parser
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -343,7 +335,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     info = dist_info_from_env()
     prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
     logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    stop_on_sigterm()
     try:
         axes = [Axis.parse(text) for text in args.axis]
         points = grid(axes)

@@ -16,7 +16,7 @@ import torch
 from aot_plus.config import load_config
 from aot_plus.data.synthetic import generate_dataset
 from aot_plus.models import build_model
-from aot_plus.sweep import Axis, Point, grid, main, markdown_table, numeric_axis
+from aot_plus.sweep import Axis, grid, main, markdown_table, numeric_axis
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "models" / "rmem_aott.yaml"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -56,6 +57,27 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", action="store_true", default=None,
                         help="also run horizontally flipped copies and average the probabilities")
     parser.add_argument("--scales", type=float, nargs="+", help="test-time scale factors, e.g. 1.0 1.2")
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, datasets: Sequence[str], output_help: str) -> None:
+    """``--dataset``, ``--split``, ``--output``, ``--dataset-path`` and ``--sequences`` of the dataset CLIs."""
+    if len(datasets) == 1:
+        parser.add_argument("--dataset", default=datasets[0], choices=datasets, help=f"default {datasets[0]}")
+    else:
+        parser.add_argument("--dataset", required=True, choices=datasets)
+    parser.add_argument("--split", default="val", help="split / list name (default: val)")
+    parser.add_argument("--output", required=True, type=Path, help=output_help)
+    parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
+    parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so a killed run ends through the same clean path as Ctrl-C."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
