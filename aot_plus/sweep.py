@@ -42,7 +42,7 @@ from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_
 from aot_plus.inference.distributed import DistInfo, dist_info_from_env
 from aot_plus.inference.runner import (DATASETS, ROOT_KEYS, EvalJob, _result_settings, dataset_root,
                                        evaluate_dataset)
-from aot_plus.inference.stats import GIB, RUN_STATS_FILE
+from aot_plus.inference.stats import GIB, read_run_stats
 
 log = logging.getLogger("aot_plus.sweep")
 
@@ -208,7 +208,7 @@ def run_point(base: argparse.Namespace, point: Point, folder: Path, checkpoint: 
     report = evaluate_dataset(cfg, job, info=DistInfo(rank=0, world_size=1, local_rank=info.local_rank))
     if report is None:
         raise ValueError(f"point {point.name}: the evaluation produced no metric (eval.metric=none?)")
-    stats = read_json(job.output / RUN_STATS_FILE) or {}
+    stats = read_run_stats(job.output) or {}
     record = {"overrides": list(point.overrides), "settings": settings, "checkpoint": identity,
               "config": to_dict(cfg), "metrics": {name: report.metrics.get(column) for name, column in METRICS},
               "peak_memory_bytes": stats.get("peak_bytes"), "memory_kind": stats.get("memory_kind"),

@@ -27,8 +27,8 @@ from aot_plus.inference.distributed import (DistInfo, barrier, configure_process
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
 from aot_plus.inference.segmenter import VideoSegmenter
-from aot_plus.inference.stats import (RUN_STATS_FILE, PeakMemory, RunStats, SequenceStats, format_run,
-                                     format_sequence, write_run_stats)
+from aot_plus.inference.stats import (PeakMemory, RunStats, SequenceStats, format_run, format_sequence,
+                                      write_run_stats)
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 
 log = logging.getLogger(__name__)
@@ -229,9 +229,8 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
         return None
     layout.remove_partial_root()
     if sum(t.sequences for t in totals):
-        combined = RunStats.combine(totals)
-        log.info("%s", format_run(combined, meter.kind))
-        write_run_stats(job.output / RUN_STATS_FILE, combined, meter.kind)
+        log.info("%s", format_run(RunStats.combine(totals), meter.kind))
+        write_run_stats(job.output, RunStats.combine(totals), meter.kind)
     report = run_metric(cfg, job)
     if plots is not None and report is not None:
         write_j_plots(report, plots)
