@@ -19,3 +19,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        # The training crop follows the model's align_corners unless the data section sets it.
+        object.__setattr__(self, "data", self.data.for_model(self.model.align_corners))

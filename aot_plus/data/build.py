@@ -26,7 +26,11 @@ def build_train_dataset(cfg: DataConfig, seed: int = 0) -> TrainDataset:
 
     Raises:
         DatasetError: a source is missing or malformed (the message names the file or folder).
+        ValueError: ``cfg.augment.crop_size`` is unset (resolve it with :meth:`DataConfig.for_model`).
     """
+    if cfg.augment.crop_size is None:
+        raise ValueError("data.augment.crop_size is unset: give a size or resolve it from the model with "
+                         "DataConfig.for_model(align_corners)")
     videos: dict[str, tuple[Callable[..., list], VOSSourceConfig]] = {
         "vost": (vost_train_sequences, cfg.vost),
         "davis2017": (davis_train_sequences, cfg.davis),
