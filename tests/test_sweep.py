@@ -116,3 +116,19 @@ def test_refuses_a_folder_it_does_not_own(data_and_checkpoint, tmp_path, capsys)
     assert (tmp_path / "mine.txt").read_text() == "precious"
     assert main(_argv(root, ckpt, tmp_path / "new", "--axis", "memory.max_recent_framez=1,2")) == 2
     assert "max_recent_framez" in capsys.readouterr().err and not (tmp_path / "new").exists()
+
+
+def test_two_torchrun_ranks_take_alternate_points(data_and_checkpoint, tmp_path):
+    root, ckpt = data_and_checkpoint
+    out = tmp_path / "ranks"
+    argv = [*_argv(root, ckpt, out)]
+    argv[argv.index("memory.max_recent_frames=1,2")] = "memory.max_recent_frames=1"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "aot_plus.sweep", *argv], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "[rank 0] point memory=fifo__memory.max_recent_frames=1: evaluating" in done.stderr
+    assert "[rank 1] point memory=drop_newest__memory.max_recent_frames=1: evaluating" in done.stderr
+    with open(out / "sweep.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["memory"] for r in rows] == ["fifo", "drop_newest"] and all(r["J"] for r in rows)
