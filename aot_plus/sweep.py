@@ -96,8 +96,12 @@ def grid(axes: Sequence[Axis]) -> list[Point]:
     keys = [axis.key for axis in axes]
     if len(set(keys)) != len(keys):
         raise ValueError(f"an axis key is given twice: {keys}")
-    return [Point(tuple(f"{k}={v}" for k, v in zip(keys, values)))
-            for values in itertools.product(*(axis.values for axis in axes))]
+    points = [Point(tuple(f"{k}={v}" for k, v in zip(keys, values)))
+              for values in itertools.product(*(axis.values for axis in axes))]
+    names = [point.name for point in points]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two points share a folder name once special characters become '_': {sorted(names)}")
+    return points
 
 
 def checkpoint_identity(path: Optional[Path]) -> dict[str, Any]:
@@ -114,7 +118,7 @@ def checkpoint_identity(path: Optional[Path]) -> dict[str, Any]:
 def point_settings(cfg: Any, job: EvalJob, checkpoint: dict[str, Any]) -> dict[str, Any]:
     """The settings a finished point must share with the current run to be reused."""
     return {"results": _result_settings(to_dict(cfg)), "checkpoint_sha256": checkpoint["sha256"],
-            "dataset": job.dataset, "split": job.split, "dataset_root": str(dataset_root(cfg, job.dataset)),
+            "dataset": job.dataset, "split": job.split, "dataset_root": str(dataset_root(cfg, job.dataset).resolve()),
             "sequences": list(job.sequences)}
 
 

@@ -52,6 +52,8 @@ def test_axes_and_grid():
             Axis.parse(bad)
     with pytest.raises(ValueError, match="twice"):
         grid([axes[0], axes[0]])
+    with pytest.raises(ValueError, match="share a folder name"):
+        grid([Axis.parse("eval.scales=[1.0],(1.0)")])
     row = {"memory": "fifo", "J_tr": 0.5, "J": 0.25, "peak_memory_bytes": 1 << 30, "frames_per_second": 3.0}
     table = markdown_table(axes[:1], [row, {**row, "memory": "rmem", "J": None}], "peak RSS")
     assert table.splitlines()[2] == "| fifo | 50.0 | 25.0 | 1.00 | 3.00 |"
