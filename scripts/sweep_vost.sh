@@ -7,7 +7,7 @@
 # Variables (environment):
 #   MODEL         r50_aotl | r50_deaotl                                       (default r50_deaotl)
 #   CKPT          checkpoint file                                             (required)
-#   POLICIES      comma-separated memory presets; rmem/emfs take the model's code path
+#   POLICIES      comma-separated configs/memory presets (their family constants resolve from the model)
 #                 (default fifo,rmem,random,drop_oldest_any,drop_newest)
 #   SIZES         comma-separated memory.max_recent_frames values             (default 3,5,8,12,20)
 #   GPUS          processes/GPUs, each taking whole points; 0 = one CPU process (default 1)
@@ -32,47 +32,26 @@ GPUS="${GPUS:-1}"
 DATASET_PATH="${DATASET_PATH:-./datasets/VOST}"
 PYTHON="${PYTHON:-python}"
 
-memory_files=()
 IFS=',' read -r -a policies <<< "$POLICIES"
 for policy in "${policies[@]}"; do
-    case "$policy" in
-        fifo|rmem|emfs|unbounded)  # the preset of the model's code path, as eval_vost.sh picks it
-            memory_files+=("$(MEMORY="$policy"; source "$repo/scripts/lib/vost_settings.sh"; echo "$memory_file")") ;;
-        *)
-            if [ ! -f "$repo/configs/memory/${policy}.yaml" ]; then
-                echo "error: POLICIES lists '$policy' but configs/memory/${policy}.yaml does not exist" >&2
-                exit 2
-            fi
-            memory_files+=("$policy") ;;
-    esac
+    if [ ! -f "$repo/configs/memory/${policy}.yaml" ]; then
+        echo "error: POLICIES lists '$policy' but configs/memory/${policy}.yaml does not exist" >&2
+        exit 2
+    fi
 done
-MEMORY=fifo
+MEMORY=fifo  # vost_settings.sh checks one memory name; the sweep's come from POLICIES
 # shellcheck source=scripts/lib/vost_settings.sh
 source "$repo/scripts/lib/vost_settings.sh"
-if [ ! -f "$CKPT" ]; then
-    echo "error: checkpoint file $CKPT does not exist (CKPT)" >&2
-    exit 2
-fi
-ckpt_name="$(basename "$CKPT")"
+# shellcheck source=scripts/lib/eval_run.sh
+source "$repo/scripts/lib/eval_run.sh"
+ckpt_name="$(basename "${CKPT}")"
 OUTPUT="${OUTPUT:-./results/sweep_vost_${MODEL}_${ckpt_name%.*}}"
-device=cuda
-if [ "$GPUS" -eq 0 ]; then device=cpu; fi
-memory_axis="$(IFS=','; echo "${memory_files[*]}")"
+eval_setup sweep_vost
+eval_module=aot_plus.sweep
 
 args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" memory.reference_frames=1
-      --axis "memory=${memory_axis}" --axis "memory.max_recent_frames=${SIZES}"
+      --axis "memory=${POLICIES}" --axis "memory.max_recent_frames=${SIZES}"
       --dataset vost --split val --ckpt "$CKPT" --output "$OUTPUT" --dataset-path "$DATASET_PATH"
       eval.scales=[1.0] eval.flip=false eval.max_long_side=1040 eval.amp=false "eval.device=${device}" "$@")
-if [ "$GPUS" -gt 1 ]; then
-    cmd=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$GPUS" -m aot_plus.sweep "${args[@]}")
-else
-    cmd=("$PYTHON" -m aot_plus.sweep "${args[@]}")
-fi
-
-echo "MODEL=$MODEL POLICIES=$memory_axis SIZES=$SIZES CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
-if [ -n "${DRY_RUN:-}" ]; then
-    printf '%q ' "${cmd[@]}"
-    printf '\n'
-    exit 0
-fi
-exec "${cmd[@]}"
+echo "MODEL=$MODEL POLICIES=$POLICIES SIZES=$SIZES CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
+eval_exec "${args[@]}"

@@ -90,6 +90,20 @@ class YouTubeVOSConfig(VOSSourceConfig):
 
 
 @dataclass(frozen=True)
+class LVOSConfig:
+    """LVOS v1 / v2 (evaluation only; ``docs/benchmarks.md``).
+
+    Attributes:
+        root: the split folder (``JPEGImages``, ``Annotations``, ``<split>_meta.json``) or the folder holding it.
+        unseen_list: file naming the unseen videos for the seen / unseen means of the metric (None: the split
+            folder's ``unseen_videos.txt`` when present, else every video counts as seen).
+    """
+
+    root: str = "datasets/LVOS"
+    unseen_list: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class ClipConfig:
     """The clip sampler shared by the video datasets (``data.md`` section 2).
 
@@ -264,6 +278,9 @@ class DataConfig:
         youtubevos: YouTube-VOS root and sampler values.
         static: static-image pretraining values.
         long_videos_root: root of the Long Videos dataset (evaluation only).
+        long_videos_output_height: height Long Videos results are written at (the 480p annotations' height);
+            None keeps each video's size.
+        lvos: LVOS root and unseen-video list (evaluation only).
         clip: the clip sampler.
         augment: the clip augmentation.
         mean: normalisation mean (RGB, 0..1 scale).
@@ -278,6 +295,8 @@ class DataConfig:
     youtubevos: YouTubeVOSConfig = field(default_factory=YouTubeVOSConfig)
     static: StaticConfig = field(default_factory=StaticConfig)
     long_videos_root: str = "datasets/long_videos"
+    long_videos_output_height: Optional[int] = 480
+    lvos: LVOSConfig = field(default_factory=LVOSConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)

@@ -29,6 +29,8 @@ class EvalSequence:
         binarize: merge every object into id 1 (DAVIS 2016, Long Videos).
         output_height: results are written at this height (width ``ceil(w * h_out / h)``); None = original.
         sparse_frames: indices of the frames whose results the benchmark scores (YouTube-VOS all-frames mode).
+        label_objects: frame index -> the original ids the model is given from that frame's annotation (the other
+            ids become background); frames not listed give every id (LVOS annotates tracked objects too).
 
     Raises:
         DatasetError: no frame, no annotation for the first frame, or a listed annotation file is missing.
@@ -36,7 +38,8 @@ class EvalSequence:
 
     def __init__(self, name: str, frame_paths: Sequence[Path], label_paths: Mapping[int, Path], *,
                  binarize: bool = False, output_height: Optional[int] = None,
-                 sparse_frames: Optional[Sequence[int]] = None) -> None:
+                 sparse_frames: Optional[Sequence[int]] = None,
+                 label_objects: Optional[Mapping[int, Sequence[int]]] = None) -> None:
         if not frame_paths:
             raise DatasetError(f"sequence {name}: no frame to process")
         self.name = name
@@ -54,6 +57,7 @@ class EvalSequence:
         self.binarize = binarize
         self.output_height = output_height
         self.sparse_frames = None if sparse_frames is None else frozenset(sparse_frames)
+        self.label_objects = {int(i): tuple(int(v) for v in ids) for i, ids in (label_objects or {}).items()}
         self._size: Optional[tuple[int, int]] = None
         self._ids: Optional[list[tuple[int, ...]]] = None
 
@@ -108,7 +112,8 @@ class EvalSequence:
         return image
 
     def raw_label(self, index: int) -> np.ndarray:
-        """The annotation of frame ``index`` with its original ids (binarised when ``binarize``).
+        """The annotation of frame ``index`` with its original ids (only ``label_objects[index]`` when listed;
+        binarised when ``binarize``).
 
         Raises:
             KeyError: the frame carries no annotation.
@@ -119,6 +124,8 @@ class EvalSequence:
         if label.shape != self.size:
             raise DatasetError(f"annotation {path} is {label.shape[1]}x{label.shape[0]} but image "
                                f"{self.frame_paths[index]} is {self.size[1]}x{self.size[0]} (width x height)")
+        if index in self.label_objects:
+            label = np.where(np.isin(label, self.label_objects[index]), label, 0).astype(np.uint8)
         return (label > 0).astype(np.uint8) if self.binarize else label
 
     def _object_ids(self) -> list[tuple[int, ...]]:

@@ -22,8 +22,9 @@ import evaluation
 from aot_plus.config import save_config, to_dict
 from aot_plus.data.build import build_eval_dataset
 from aot_plus.data.sequence import EvalSequence
-from aot_plus.inference.distributed import (DistInfo, barrier, configure_process, dist_info_from_env, gather_objects,
-                                            init_distributed, select_device, shard, shutdown_distributed)
+from aot_plus.distributed import all_gather_objects, barrier, cleanup, join_process_group
+from aot_plus.inference.benchmarks import BENCHMARKS, EVALUATOR_METRICS
+from aot_plus.inference.distributed import DistInfo, configure_process, dist_info_from_env, select_device, shard
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
 from aot_plus.inference.segmenter import VideoSegmenter
@@ -33,12 +34,11 @@ from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("vost", "davis", "youtubevos", "long_videos")
+DATASETS = tuple(BENCHMARKS)
 #: Which metric ``eval.metric=auto`` runs per dataset (None: no public labels to score against).
-AUTO_METRIC: dict[str, Optional[str]] = {"vost": "j", "davis": "jf", "long_videos": "jf", "youtubevos": None}
+AUTO_METRIC: dict[str, Optional[str]] = {name: b.auto_metric for name, b in BENCHMARKS.items()}
 #: The config key holding each dataset's root folder.
-ROOT_KEYS = {"vost": "data.vost.root", "davis": "data.davis.root", "youtubevos": "data.youtubevos.root",
-             "long_videos": "data.long_videos_root"}
+ROOT_KEYS = {name: b.root_key for name, b in BENCHMARKS.items()}
 
 #: Called on rank-local progress: ``(sequence name, frames done, frames in the sequence)``.
 FrameCallback = Callable[[str, int, int], None]
@@ -49,7 +49,7 @@ class EvalJob:
     """One evaluation run.
 
     Attributes:
-        dataset: ``vost``, ``davis``, ``youtubevos`` or ``long_videos``.
+        dataset: a name of :data:`aot_plus.inference.benchmarks.BENCHMARKS` (``vost``, ``davis``, ``lvos``...).
         split: split name (``val``).
         output: results folder (YouTube-VOS results go to ``<output>/Annotations``).
         checkpoint: weights file, or None to keep the initialisation (debugging only).
@@ -127,7 +127,8 @@ def run_metric(cfg: Any, job: EvalJob) -> Optional[Any]:
         log.info("no metric for %s (eval.metric=%s)", job.dataset, cfg.eval.metric)
         return None
     workers = cfg.eval.metric_workers or min(os.cpu_count() or 1, 8)
-    options = evaluation.EvaluationOptions(subset=job.split, metric="j" if metric in ("j", "vost") else "jf", workers=workers)
+    options = evaluation.EvaluationOptions(subset=job.split, metric=EVALUATOR_METRICS[metric], workers=workers,
+                                           **BENCHMARKS[job.dataset].metric_options(cfg))
     report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
     return report
 
@@ -185,11 +186,12 @@ def evaluate_dataset(cfg: Any, job: EvalJob, on_frame: Optional[FrameCallback] =
         The metric report on rank 0 when a metric ran, else None.
     """
     info = info or dist_info_from_env()
-    init_distributed(info, cfg.eval.dist_timeout_s)
+    # Ranks exchange only small Python objects, so evaluation uses gloo on CPU and GPU alike.
+    join_process_group(info.rank, info.world_size, "gloo", cfg.eval.dist_timeout_s)
     try:
         return _evaluate(cfg, job, info, on_frame)
     finally:
-        shutdown_distributed()
+        cleanup()
 
 
 def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCallback]) -> Optional[Any]:
@@ -223,7 +225,7 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
             stats = segment_sequence(segmenter, sequence, layout, cfg, meter, on_frame, plots)
             results.append(stats)
             log.info("rank %d %s", info.rank, format_sequence(stats, position, len(mine), meter.kind))
-    totals = gather_objects(RunStats.of(results), info)
+    totals = all_gather_objects(RunStats.of(results))
     barrier()
     if not info.is_main:
         return None

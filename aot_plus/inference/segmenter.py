@@ -182,8 +182,6 @@ class VideoSegmenter:
                 yield self._start(views, given, ids, out_size)
                 continue
             yield self._step(index, views, given, ids, out_size)
-            if self.cfg.eval.debug_frame_delay_s > 0:
-                time.sleep(self.cfg.eval.debug_frame_delay_s)
 
     @torch.inference_mode()
     def _start(self, views: list[FrameView], label: np.ndarray, ids: ObjectIds,

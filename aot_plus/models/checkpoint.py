@@ -1,4 +1,4 @@
-"""Reading, matching and atomically writing model checkpoints (spec model.md 13, training.md 6).
+"""Reading, matching and atomically writing model checkpoints (``docs/model.md``, Loading checkpoints).
 
 Accepted files: a bare state dict, ``{'state_dict': ...}`` (RMem/EMFS/aot-benchmark training and EMA files,
 which share one layout), ``{'model': ...}`` (e.g. the Swin ImageNet file), or any dict entry named explicitly;

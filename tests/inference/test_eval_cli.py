@@ -118,9 +118,23 @@ def _writing(partial: Path) -> bool:
         return False
 
 
+#: ``python -m aot_plus.eval`` with every propagated frame slowed down, so the run can be killed mid-sequence.
+SLOW_EVAL = """
+import sys, time
+from aot_plus.engine import session
+step = session.VideoSession.step
+def slow_step(self, *args, **kwargs):
+    time.sleep(0.4)
+    return step(self, *args, **kwargs)
+session.VideoSession.step = slow_step
+from aot_plus.eval import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_killed_run_leaves_no_half_written_sequence(vost_root, checkpoint, tmp_path):
     out = tmp_path / "killed"
-    cmd = [PYTHON, "-m", "aot_plus.eval", *_args(vost_root, checkpoint, out, "eval.debug_frame_delay_s=0.4")]
+    cmd = [PYTHON, "-c", SLOW_EVAL, *_args(vost_root, checkpoint, out)]
     proc = subprocess.Popen(cmd, cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     partial = out / ".partial"

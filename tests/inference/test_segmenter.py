@@ -105,7 +105,7 @@ def test_first_frame_needs_a_mask(tiny_model, experiment):
         list(segmenter.run(_video(2), {0: np.zeros((5, 5), np.uint8)}, 2))
 
 
-@pytest.mark.parametrize("memory", ["fifo", "rmem", "emfs", "rmem_deaot", "emfs_deaot", "unbounded"])
+@pytest.mark.parametrize("memory", ["fifo", "rmem", "emfs", "unbounded"])
 def test_every_policy_runs_through_the_segmenter(tiny_model, memory):
     cfg = load_config(CONFIG, (*BASE_OVERRIDES, f"memory={memory}", "memory.long_term_gap=1",
                                "memory.max_recent_frames=2"))

@@ -1,4 +1,4 @@
-"""scripts/sweep_vost.sh: the policy presets follow the model's code path and the grid reaches aot_plus.sweep."""
+"""scripts/sweep_vost.sh: the policy presets and the grid reach aot_plus.sweep with eval_vost.sh's settings."""
 from __future__ import annotations
 
 import os
@@ -22,11 +22,11 @@ def test_default_grid_on_gpus(tmp_path):
     words = done.stdout.split()
     assert words[:7] == ["py", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m"]
     assert words[7] == "aot_plus.sweep"
-    assert r"memory=fifo\,rmem_deaot\,random\,drop_oldest_any\,drop_newest" in words
+    assert r"memory=fifo\,rmem\,random\,drop_oldest_any\,drop_newest" in words
     assert r"memory.max_recent_frames=3\,5\,8\,12\,20" in words and "eval.device=cuda" in words
 
 
-def test_cpu_aot_path_and_bad_policy(tmp_path):
+def test_cpu_run_and_bad_policy(tmp_path):
     done = _run(tmp_path, MODEL="r50_aotl", GPUS="0", POLICIES="rmem,emfs", SIZES="2,4")
     assert done.returncode == 0, done.stderr
     words = done.stdout.split()
