@@ -39,7 +39,6 @@ from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_
                                         load_experiment, parse, stop_on_sigterm)
 from aot_plus.inference.distributed import DistInfo, configure_process, select_device
 from aot_plus.inference.model_loading import load_model
-from aot_plus.inference.runner import ROOT_KEYS
 from aot_plus.memory import MemoryConfig, UnboundedConfig
 from aot_plus.sweep import write_atomic
 from evaluation.metrics import jaccard
@@ -153,8 +152,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parse(parser, argv)
-    if args.dataset_path:
-        args.overrides.append(f"{ROOT_KEYS[args.dataset]}={args.dataset_path}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     stop_on_sigterm()
     cfg = load_experiment(args)

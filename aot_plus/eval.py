@@ -22,7 +22,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
                                         load_experiment, parse)
 from aot_plus.inference.distributed import dist_info_from_env
-from aot_plus.inference.runner import DATASETS, ROOT_KEYS, EvalJob, evaluate_dataset
+from aot_plus.inference.runner import DATASETS, EvalJob, evaluate_dataset
 
 log = logging.getLogger("aot_plus.eval")
 
@@ -64,8 +64,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parse(parser, argv)
-    if args.dataset_path:
-        args.overrides.append(f"{ROOT_KEYS[args.dataset]}={args.dataset_path}")
     info = dist_info_from_env()
     prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
     logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)

@@ -40,7 +40,7 @@ from aot_plus.config import ConfigError, load_config, to_dict
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
                                         parse, stop_on_sigterm)
 from aot_plus.inference.distributed import DistInfo, dist_info_from_env
-from aot_plus.inference.runner import (DATASETS, ROOT_KEYS, EvalJob, _result_settings, dataset_root,
+from aot_plus.inference.runner import (DATASETS, EvalJob, _result_settings, dataset_root,
                                        evaluate_dataset)
 from aot_plus.inference.stats import GIB, read_run_stats
 
@@ -334,8 +334,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parse(parser, argv)
-    if args.dataset_path:
-        args.overrides.append(f"{ROOT_KEYS[args.dataset]}={args.dataset_path}")
     info = dist_info_from_env()
     prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
     logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)

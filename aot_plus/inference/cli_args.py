@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from aot_plus.config.cli import add_config_arguments, config_from_args
+from aot_plus.inference.benchmarks import BENCHMARKS
 from aot_plus.models.checkpoint import CheckpointError
 from evaluation import EvaluationError
 
@@ -94,6 +95,8 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> arg
         overrides.append(f"eval.device={args.device}")
     if getattr(args, "plots", None):
         overrides.append("eval.plots=true")
+    if getattr(args, "dataset_path", None):
+        overrides.append(f"{BENCHMARKS[args.dataset].root_key}={args.dataset_path}")
     args.overrides = overrides
     return args
 
