@@ -28,12 +28,17 @@ class EvalConfig:
         checkpoint_entry: dict entry of the checkpoint file holding the weights (e.g. ``ema``); None tries
             ``state_dict``, then ``model``, then the file itself.
         write_first_frame: write frame 0's file (a copy of the first annotation for dataset runs).
+        output_layout: ``palette``: one palette PNG of object ids per frame (``<seq>/<frame>.png``, what the
+            metrics read); ``per_object``: one folder per object of 0/1 palette PNGs (``<seq>/<id:03d>/<frame>.png``,
+            the SA-V layout; no metric reads it).
         skip_finished: skip sequences whose result folder already exists (resume).
         metric: score the results after inference: ``auto`` (VOST J/J_tr for VOST, J&F for DAVIS and Long
             Videos, LVOS J&F for LVOS, nothing for YouTube-VOS, whose validation labels are not public), ``vost``,
             ``jf``, ``lvos`` or ``none``.
         metric_workers: processes scoring sequences in the metric (0 = the CPU count, at most 8).
         writer_threads: background threads writing PNG files while the next frame is computed.
+        read_ahead_frames: frames read and prepared (resized, normalised, copied to the device) in a background
+            thread ahead of the frame being segmented; the only frames held besides the current one.
         num_threads: torch CPU threads per process (None keeps torch's default).
         dist_timeout_s: how long ranks wait for each other at the final barrier (long videos take long).
         seed: seed of Python, NumPy and torch at start-up (inference itself has no randomness).
@@ -53,10 +58,12 @@ class EvalConfig:
     strict_load: bool = True
     checkpoint_entry: Optional[str] = None
     write_first_frame: bool = True
+    output_layout: Literal["palette", "per_object"] = "palette"
     skip_finished: bool = True
     metric: Literal["auto", "vost", "jf", "lvos", "none"] = "auto"
     metric_workers: int = 0
     writer_threads: int = 2
+    read_ahead_frames: int = 2
     num_threads: Optional[int] = None
     dist_timeout_s: int = 7 * 24 * 3600
     seed: int = 0
@@ -73,6 +80,8 @@ class EvalConfig:
             raise ValueError(f"eval.max_long_side must be at least 17 pixels, got {self.max_long_side}")
         if not 0.0 <= self.overlay_alpha <= 1.0:
             raise ValueError(f"eval.overlay_alpha must lie in [0, 1], got {self.overlay_alpha}")
+        if self.read_ahead_frames < 1:
+            raise ValueError(f"eval.read_ahead_frames must be >= 1, got {self.read_ahead_frames}")
         if self.writer_threads < 0 or self.metric_workers < 0:
             raise ValueError("eval.writer_threads and eval.metric_workers must be >= 0")
 

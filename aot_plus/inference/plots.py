@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from aot_plus.io.atomic import write_text
 from aot_plus.viz.plots import plot_j_over_time, plot_memory_timeline
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,7 @@ def write_memory_timeline(folder: Path, sequence: str, policy: str,
     """Write ``<sequence>_memory.json`` and ``<sequence>_memory.png`` into ``folder``; returns both paths."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{sequence}_memory.json"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"policy": policy, "kept_frames": [list(kept) for kept in timeline]}))
-    os.replace(tmp, path)
+    write_text(path, json.dumps({"policy": policy, "kept_frames": [list(kept) for kept in timeline]}))
     png = plot_memory_timeline({policy: timeline}, folder / f"{sequence}_memory.png", title=sequence)
     return path, png
 

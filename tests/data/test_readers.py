@@ -110,7 +110,7 @@ def test_bad_data_errors_name_the_file(layout, make_vost, tmp_path: Path) -> Non
     with pytest.raises(DatasetError, match=r"00003.jpg cannot be decoded: truncated JPEG"):
         VOSTEval(root, "val")[0].load_image(1)
     (root / "JPEGImages_10fps" / "s1" / "00006.jpg").write_bytes(b"not an image")
-    with pytest.raises(DatasetError, match=r"00006.jpg cannot be decoded \(corrupt"):
+    with pytest.raises(DatasetError, match=r"00006.jpg cannot be decoded: corrupt"):
         VOSTEval(root, "val")[0].load_image(2)
     (root / "ImageSets" / "val.txt").write_text("\n  \n")
     with pytest.raises(DatasetError, match=r"sequence list .*val.txt is empty"):
