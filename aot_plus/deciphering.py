@@ -40,7 +40,8 @@ from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_
 from aot_plus.inference.distributed import DistInfo, configure_process, select_device
 from aot_plus.inference.model_loading import load_model
 from aot_plus.memory import MemoryConfig, UnboundedConfig
-from aot_plus.sweep import write_atomic
+from aot_plus.io.atomic import write_text
+from aot_plus.io.ownership import claim_folder
 from evaluation.metrics import jaccard
 
 log = logging.getLogger("aot_plus.deciphering")
@@ -79,7 +80,7 @@ def decipher(model: torch.nn.Module, cfg: Any, sequence: EvalSequence, size: int
 
     def view(index: int) -> torch.Tensor:
         ev = cfg.eval
-        image = test_time_views(sequence.load_image(index), (1.0,), False, max_long_side=ev.max_long_side,
+        image = test_time_views(sequence.load_image(index), ((1.0, False),), max_long_side=ev.max_long_side,
                                 align_corners=cfg.model.align_corners, mean=cfg.data.mean, std=cfg.data.std)[0]
         return image.image.to(device)
 
@@ -99,16 +100,6 @@ def decipher(model: torch.nn.Module, cfg: Any, sequence: EvalSequence, size: int
     return float(np.mean([jaccard(truth == k, prediction == k) for k in scored])) if scored else 1.0
 
 
-def check_output(output: Path) -> None:
-    """Refuse an output folder holding anything this tool did not write."""
-    if output.exists():
-        foreign = [p.name for p in output.iterdir()] if output.is_dir() else [output.name]
-        foreign = [name for name in foreign if name not in OUTPUT_FILES]
-        if foreign:
-            raise ValueError(f"--output {output}: holds files this study did not write ({', '.join(foreign[:3])}); "
-                             "choose an empty or new folder")
-
-
 def write_results(output: Path, rows: list[dict], sizes: Sequence[int]) -> dict[int, float]:
     """Write the per-sequence CSV, the mean J per N (JSON) and the figure; returns the means."""
     output.mkdir(parents=True, exist_ok=True)
@@ -116,11 +107,11 @@ def write_results(output: Path, rows: list[dict], sizes: Sequence[int]) -> dict[
     writer = csv.DictWriter(buffer, fieldnames=["sequence", "bank_size", "J"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_atomic(output / OUTPUT_FILES[0], buffer.getvalue())
+    write_text(output / OUTPUT_FILES[0], buffer.getvalue())
     means = {n: float(np.mean([r["J"] for r in rows if r["bank_size"] == n])) for n in sizes}
     summary = {"bank_sizes": list(sizes), "mean_J": [means[n] for n in sizes],
                "sequences": sorted({r["sequence"] for r in rows})}
-    write_atomic(output / OUTPUT_FILES[1], json.dumps(summary, indent=1) + "\n")
+    write_text(output / OUTPUT_FILES[1], json.dumps(summary, indent=1) + "\n")
     plot_deciphering(output / OUTPUT_FILES[2], sizes, [means[n] for n in sizes])
     return means
 
@@ -158,7 +149,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     checkpoint = check_checkpoint(parser, args.ckpt)
     sizes = sorted(set(args.sizes))
     try:
-        check_output(args.output)
+        inputs = [cfg.data.vost.root, *([checkpoint] if checkpoint else [])]
+        claim_folder(args.output, "aot_plus.deciphering", inputs=inputs, force=args.force_output)
         dataset = VOSTEval(cfg.data.vost.root, args.split, frames_dir=cfg.data.vost.eval_frames_dir,
                            all_labels=True)
         names = list(args.sequences) or list(dataset.names)

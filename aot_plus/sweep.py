@@ -26,9 +26,9 @@ import io
 import itertools
 import json
 import logging
-import os
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -43,10 +43,11 @@ from aot_plus.inference.distributed import DistInfo, dist_info_from_env
 from aot_plus.inference.runner import (DATASETS, EvalJob, _result_settings, dataset_root,
                                        evaluate_dataset)
 from aot_plus.inference.stats import GIB, read_run_stats
+from aot_plus.io.atomic import write_text
+from aot_plus.io.ownership import claim_folder, key_differences, read_manifest
 
 log = logging.getLogger("aot_plus.sweep")
 
-SWEEP_FILE = "sweep.json"
 POINT_FILE = "point.json"
 PENDING_FILE = "pending.json"
 METRICS = (("J_tr", "J_last-Mean"), ("J", "J-Mean"))
@@ -122,16 +123,6 @@ def point_settings(cfg: Any, job: EvalJob, checkpoint: dict[str, Any]) -> dict[s
             "sequences": list(job.sequences)}
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (the user's umask applies)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def read_json(path: Path) -> Optional[dict]:
     """A JSON object from ``path``, None if it does not exist; a ValueError naming the file if unreadable."""
     if not path.is_file():
@@ -145,39 +136,15 @@ def read_json(path: Path) -> Optional[dict]:
     return data
 
 
-def _differences(recorded: dict, current: dict, prefix: str = "") -> list[str]:
-    keys = sorted(set(recorded) | set(current))
-    out = []
-    for key in keys:
-        a, b = recorded.get(key), current.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}")
-    return out
-
-
-def claim_output(output: Path, header: dict) -> None:
-    """Create the sweep folder, or check that an existing one belongs to a sweep (``sweep.json``)."""
-    marker = output / SWEEP_FILE
-    if output.exists() and not marker.is_file():
-        if not output.is_dir() or any(output.iterdir()):
-            raise ValueError(f"--output {output}: exists and is not a sweep folder (no {SWEEP_FILE}); choose a new "
-                             "folder")
-    output.mkdir(parents=True, exist_ok=True)
-    if not marker.is_file():
-        write_atomic(marker, json.dumps(header, indent=1) + "\n")
-
-
 def point_status(folder: Path, settings: dict) -> str:
     """``done`` (a matching record), ``partial`` (a matching interrupted run) or ``new``; ValueError on a mismatch."""
     for filename, state in ((POINT_FILE, "done"), (PENDING_FILE, "partial")):
         record = read_json(folder / filename)
         if record is None:
             continue
-        changed = _differences(record.get("settings", {}), settings)
+        changed = key_differences(record.get("settings", {}), settings)
         if changed:
-            raise ValueError(f"{folder / filename}: point computed with other settings ({', '.join(changed[:6])}); "
+            raise ValueError(f"{folder / filename}: point computed with other settings ({'; '.join(changed)}); "
                              "use a new --output, or delete this point folder to recompute it")
         return state
     if folder.exists() and any(folder.iterdir()):
@@ -186,10 +153,15 @@ def point_status(folder: Path, settings: dict) -> str:
     return "new"
 
 
+def cfg_of(base: argparse.Namespace, point: Point) -> Any:
+    """The resolved config of one point."""
+    return load_config(base.config, [*base.overrides, *point.overrides])
+
+
 def point_job(base: argparse.Namespace, point: Point, folder: Path, checkpoint: Optional[Path],
               identity: dict) -> tuple[Any, EvalJob, dict]:
     """The resolved config, the evaluation job and the settings record of one point."""
-    cfg = load_config(base.config, [*base.overrides, *point.overrides])
+    cfg = cfg_of(base, point)
     job = EvalJob(base.dataset, base.split, folder / "results", checkpoint, tuple(base.sequences))
     return cfg, job, point_settings(cfg, job, identity)
 
@@ -207,7 +179,7 @@ def run_point(base: argparse.Namespace, point: Point, folder: Path, checkpoint: 
         return False
     log.info("point %s: evaluating", point.name)
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / PENDING_FILE, json.dumps({"overrides": list(point.overrides), "settings": settings},
+    write_text(folder / PENDING_FILE, json.dumps({"overrides": list(point.overrides), "settings": settings},
                                                    indent=1) + "\n")
     report = evaluate_dataset(cfg, job, info=DistInfo(rank=0, world_size=1, local_rank=info.local_rank))
     if report is None:
@@ -217,7 +189,7 @@ def run_point(base: argparse.Namespace, point: Point, folder: Path, checkpoint: 
               "config": to_dict(cfg), "metrics": {name: report.metrics.get(column) for name, column in METRICS},
               "peak_memory_bytes": stats.get("peak_bytes"), "memory_kind": stats.get("memory_kind"),
               "frames_per_second": stats.get("all_frame_fps"), "frames": stats.get("frames")}
-    write_atomic(folder / POINT_FILE, json.dumps(record, indent=1) + "\n")
+    write_text(folder / POINT_FILE, json.dumps(record, indent=1) + "\n")
     (folder / PENDING_FILE).unlink(missing_ok=True)
     return True
 
@@ -248,7 +220,7 @@ def write_csv(path: Path, rows: Sequence[dict]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows([{k: ("" if v is None else v) for k, v in row.items()} for row in rows])
-    write_atomic(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
 
 
 def markdown_table(axes: Sequence[Axis], rows: Sequence[dict], memory_kind: str) -> str:
@@ -310,13 +282,22 @@ def write_outputs(output: Path, axes: Sequence[Axis], points: Sequence[Point]) -
     rows = summary_rows(axes, points, records)
     kinds = sorted({r.get("memory_kind") for r in records.values() if r.get("memory_kind")})
     write_csv(output / "sweep.csv", rows)
-    write_atomic(output / "sweep.md", markdown_table(axes, rows, "/".join(kinds) or "n/a"))
+    write_text(output / "sweep.md", markdown_table(axes, rows, "/".join(kinds) or "n/a"))
     if records:
         plot_sweep(output / "sweep.png", axes, rows)
     return rows
 
 
 # ------------------------------------------------------------------------------------------------- CLI
+
+
+def wait_for_claim(output: Path, timeout_s: float = 300.0) -> None:
+    """Wait until rank 0 has claimed the sweep folder (its manifest exists)."""
+    deadline = time.monotonic() + timeout_s
+    while read_manifest(output) is None:
+        if time.monotonic() > deadline:
+            raise ValueError(f"--output {output}: rank 0 did not claim the sweep folder within {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -346,8 +327,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for point in points:  # every point's config loads, and no record was made with other settings
             point_status(args.output / "points" / point.name,
                          point_job(args, point, args.output / "points" / point.name, checkpoint, identity)[2])
-        claim_output(args.output, {"config": args.config, "overrides": args.overrides, "axes": args.axis,
-                                   "dataset": args.dataset, "split": args.split})
+        if info.is_main:  # the other ranks wait for its manifest rather than race to create the folder
+            claim_folder(args.output, "aot_plus.sweep", force=args.force_output, what="sweep folder",
+                         inputs=[dataset_root(cfg_of(args, points[0]), args.dataset), *([checkpoint] if checkpoint else [])])
+        else:
+            wait_for_claim(args.output)
         mine = points[info.rank::info.world_size]
         computed = 0
         with logging_redirect_tqdm():

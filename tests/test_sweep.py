@@ -114,7 +114,7 @@ def test_refuses_a_folder_it_does_not_own(data_and_checkpoint, tmp_path, capsys)
     root, ckpt = data_and_checkpoint
     (tmp_path / "mine.txt").write_text("precious")
     assert main(_argv(root, ckpt, tmp_path)) == 2
-    assert "not a sweep folder" in capsys.readouterr().err
+    assert "did not write" in capsys.readouterr().err
     assert (tmp_path / "mine.txt").read_text() == "precious"
     assert main(_argv(root, ckpt, tmp_path / "new", "--axis", "memory.max_recent_framez=1,2")) == 2
     assert "max_recent_framez" in capsys.readouterr().err and not (tmp_path / "new").exists()
