@@ -36,10 +36,11 @@ from aot_plus.data.sequence import EvalSequence
 from aot_plus.data.vost import VOSTEval
 from aot_plus.engine import VideoSession
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
-                                        load_experiment, parse, stop_on_sigterm)
+                                        load_experiment, parse)
 from aot_plus.inference.distributed import DistInfo, configure_process, select_device
 from aot_plus.inference.model_loading import load_model
 from aot_plus.memory import MemoryConfig, UnboundedConfig
+from aot_plus.interrupts import run_cli
 from aot_plus.io.atomic import write_text
 from aot_plus.io.ownership import claim_folder
 from evaluation.metrics import jaccard
@@ -140,11 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
+    return run_cli(_main, argv, survives="nothing was written")
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parse(parser, argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    stop_on_sigterm()
     cfg = load_experiment(args)
     checkpoint = check_checkpoint(parser, args.ckpt)
     sizes = sorted(set(args.sizes))
@@ -175,9 +179,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except USER_ERRORS as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted; nothing was written\n")
-        return 130
     lines = ["| N | J (%) |", "|---|---|"] + [f"| {n} | {100.0 * means[n]:.1f} |" for n in sizes]
     sys.stdout.write(f"Memory deciphering over {len(sequences)} sequence(s), results in {args.output}:\n"
                      + "\n".join(lines) + "\n")

@@ -275,4 +275,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from aot_plus.interrupts import run_cli
+    sys.exit(run_cli(main))

@@ -38,12 +38,14 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from aot_plus.config import ConfigError, load_config, to_dict
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
-                                        parse, stop_on_sigterm)
+                                        parse)
 from aot_plus.inference.distributed import DistInfo, dist_info_from_env
-from aot_plus.inference.runner import (DATASETS, EvalJob, _result_settings, dataset_root,
+from aot_plus.inference.results_folder import results_key
+from aot_plus.inference.runner import (DATASETS, EvalJob, dataset_root,
                                        evaluate_dataset)
 from aot_plus.inference.stats import GIB, read_run_stats
 from aot_plus.io.atomic import write_text
+from aot_plus.interrupts import run_cli
 from aot_plus.io.ownership import claim_folder, key_differences, read_manifest
 
 log = logging.getLogger("aot_plus.sweep")
@@ -118,9 +120,9 @@ def checkpoint_identity(path: Optional[Path]) -> dict[str, Any]:
 
 def point_settings(cfg: Any, job: EvalJob, checkpoint: dict[str, Any]) -> dict[str, Any]:
     """The settings a finished point must share with the current run to be reused."""
-    return {"results": _result_settings(to_dict(cfg)), "checkpoint_sha256": checkpoint["sha256"],
-            "dataset": job.dataset, "split": job.split, "dataset_root": str(dataset_root(cfg, job.dataset).resolve()),
-            "sequences": list(job.sequences)}
+    root = dataset_root(cfg, job.dataset).resolve()
+    return {"results": results_key(cfg, job.checkpoint, job.dataset, root, job.split),
+            "checkpoint_sha256": checkpoint["sha256"], "sequences": list(job.sequences)}
 
 
 def read_json(path: Path) -> Optional[dict]:
@@ -312,13 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
+    rank = dist_info_from_env().rank
+    return run_cli(_main, argv, prefix=f"[rank {rank}] " if rank else "",
+                   survives="finished points are kept; the same command computes the missing ones")
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parse(parser, argv)
     info = dist_info_from_env()
     prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
     logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)
-    stop_on_sigterm()
     try:
         axes = [Axis.parse(text) for text in args.axis]
         points = grid(axes)
@@ -328,8 +335,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             point_status(args.output / "points" / point.name,
                          point_job(args, point, args.output / "points" / point.name, checkpoint, identity)[2])
         if info.is_main:  # the other ranks wait for its manifest rather than race to create the folder
-            claim_folder(args.output, "aot_plus.sweep", force=args.force_output, what="sweep folder",
-                         inputs=[dataset_root(cfg_of(args, points[0]), args.dataset), *([checkpoint] if checkpoint else [])])
+            inputs = [dataset_root(cfg_of(args, points[0]), args.dataset), *([checkpoint] if checkpoint else [])]
+            claim_folder(args.output, "aot_plus.sweep", inputs=inputs, force=args.force_output, what="sweep folder")
         else:
             wait_for_claim(args.output)
         mine = points[info.rank::info.world_size]
@@ -346,9 +353,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ConfigError, *USER_ERRORS) as err:
         sys.stderr.write(f"{prefix}error: {err}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write(f"{prefix}interrupted; rerun the same command to continue with the missing points\n")
-        return 130
     missing = sum(row["J"] is None for row in rows)
     log.info("%d point(s) computed by this process, %d of %d in the table%s", computed, len(rows) - missing,
              len(rows), f" ({missing} still running or missing)" if missing else "")

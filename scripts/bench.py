@@ -39,7 +39,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
@@ -55,6 +54,7 @@ from aot_plus.config import load_config  # noqa: E402
 from aot_plus.engine.config import SessionConfig  # noqa: E402
 from aot_plus.engine.session import VideoSession  # noqa: E402
 from aot_plus.inference.predictor import VideoPredictor  # noqa: E402
+from aot_plus.io.atomic import write_text, write_with  # noqa: E402
 from aot_plus.launch import resolve_device  # noqa: E402
 from aot_plus.models.build import build_model  # noqa: E402
 
@@ -223,13 +223,6 @@ def _worker_command(args: argparse.Namespace, policy: str, length: int, result: 
     return command + (["--amp"] if args.amp else []) + (["--compile"] if args.compile else [])
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temp, path)
-
-
 def plot(report: dict[str, Any], path: Path) -> None:
     """Two panels against video length, one line per policy: ms/frame and peak MB."""
     import matplotlib
@@ -254,11 +247,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
                  f"{report['machine']['device']}, "
                  f"gap {report['gap']}, {report['machine']['threads']} thread(s)")
     fig.tight_layout()
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp.png")
-    os.close(fd)
-    fig.savefig(temp, dpi=100)
+    write_with(path, lambda temp: fig.savefig(temp, dpi=100))
     plt.close(fig)
-    os.replace(temp, path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,7 +294,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     if args.worker is not None:
         result = run_one(args.model, args.policies[0], args.lengths[0], args.size, device, args.gap, args.max_recent,
                          args.warmup, args.amp, args.compile, api=args.api)
-        _write_atomic(args.worker, json.dumps(result))
+        write_text(args.worker, json.dumps(result))
         return result
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -327,7 +317,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
               "warmup": args.warmup, "amp": args.amp, "compile": args.compile,
               "in_process": args.in_process, "policies": args.policies,
               "lengths": sorted(args.lengths), "machine": machine_info(device, args.threads), "results": results}
-    _write_atomic(args.out / "bench.json", json.dumps(report, indent=2))
+    write_text(args.out / "bench.json", json.dumps(report, indent=2))
     plot(report, args.out / "bench.png")
     logger.info("wrote %s and %s", args.out / "bench.json", args.out / "bench.png")
     return report

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import signal
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -74,15 +73,6 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, datasets: Sequence[st
     parser.add_argument("--output", required=True, type=Path, help=output_help)
     parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
     parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def stop_on_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt, so a killed run ends through the same clean path as Ctrl-C."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:

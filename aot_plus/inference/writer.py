@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
+from aot_plus.io.atomic import replace_folder
+
 if TYPE_CHECKING:
     from aot_plus.inference.frame_output import FrameOutput
 
@@ -201,16 +203,7 @@ class SequenceWriter:
                 os.replace(self.tmp / name, target)
             shutil.rmtree(self.tmp)  # only the emptied per-object folders are left in it
             return self.final
-        old: Optional[Path] = None
-        if self.final.exists():
-            old = self.tmp.with_name(self.tmp.name + ".old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(self.final, old)
-        os.replace(self.tmp, self.final)
-        if old is not None:
-            shutil.rmtree(old)
-        return self.final
+        return replace_folder(self.tmp, self.final)
 
     def abort(self) -> None:
         """Drop everything written so far; the final folder is left as it was."""
@@ -219,3 +212,7 @@ class SequenceWriter:
         except Exception:  # the original error is the one worth reporting
             log.debug("writer error while aborting %s", self.name, exc_info=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        try:  # the hidden parent too, once no other sequence is being written there
+            self.tmp.parent.rmdir()
+        except OSError:
+            pass
