@@ -79,6 +79,24 @@ def test_every_cited_docs_page_exists():
     assert not missing, f"cited docs pages that do not exist: {missing}"
 
 
+SECTION_CITATION = re.compile(r"\bdocs/([A-Za-z0-9_-]+\.md)`*\)?, ([A-Z][A-Za-z -]*[A-Za-z])")
+
+
+def test_cited_sections_exist():
+    """``docs/<page>.md``, Section: some heading of that page contains the section name."""
+    missing = []
+    for path in scanned_files():
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            for page, section in SECTION_CITATION.findall(line):
+                doc = DOCS / page
+                if not doc.is_file():
+                    continue  # reported by test_every_cited_docs_page_exists
+                headings = [h.lower() for h in doc.read_text(encoding="utf-8").splitlines() if h.startswith("#")]
+                if not any(section.lower() in h for h in headings):
+                    missing.append(f"{path.relative_to(REPO)}:{number}: docs/{page}, {section}")
+    assert not missing, "cited sections without a matching heading:\n" + "\n".join(missing)
+
+
 @pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md")))
 def test_docs_links_resolve_and_cite_no_spec(page):
     text = (DOCS / page).read_text(encoding="utf-8")
