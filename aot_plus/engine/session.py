@@ -152,7 +152,7 @@ class VideoSession:
                                                    self.cfg.short_term_skip, self.bank_factory())))
         for index, group in enumerate(self._groups):
             onehot = self._onehot(group_label(label, index, per_group))
-            # Reference quirk (docs/reference-behaviours.md): the ignore map of a reference label is dropped.
+            # Reference quirk (docs/identities.md): the ignore map of a reference label is dropped.
             id_emb = self.model.embed_identity(self.model.identity_map(onehot))
             stack = self.model.propagate(feats, id_emb=id_emb)
             long_entries, short_entries = self.model.memorize(stack, id_emb)

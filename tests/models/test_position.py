@@ -1,4 +1,4 @@
-"""Sine position embedding and temporal positional embedding (spec model.md sections 6 and 10)."""
+"""Sine position embedding and temporal positional embedding (``docs/model.md``, ``docs/temporal-pe.md``)."""
 import math
 
 import numpy as np
@@ -8,7 +8,7 @@ import torch
 from aot_plus.models.layers.position import (TemporalPE, sine_position_embedding, sinusoidal_temporal_pe,
                                                temporal_pe_rows)
 
-# model.md section 10: bank positions 0..T-1 -> mem_pos_emb row, 4 slots.
+# docs/temporal-pe.md: bank positions 0..T-1 -> mem_pos_emb row, 4 slots.
 SLOT_TABLE = {1: [0], 2: [0, 1], 3: [0, 1, 2], 4: [0, 1, 2, 3], 5: [0, 1, 2, 3, 3], 6: [0, 1, 1, 2, 3, 3],
               7: [0, 1, 1, 2, 2, 3, 3], 8: [0, 0, 1, 1, 2, 2, 3, 3], 9: [0, 0, 1, 1, 2, 2, 3, 3, 3],
               10: [0, 0, 1, 1, 1, 2, 2, 3, 3, 3], 12: [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]}
