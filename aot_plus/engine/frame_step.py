@@ -14,6 +14,7 @@ from torch import Tensor
 
 from aot_plus.memory.bank import LayerMemory
 from aot_plus.models.layers.lstt import StackOutput
+from aot_plus.models.layers.position import TemporalPE
 from aot_plus.models.vos import VOSModel
 
 
@@ -55,17 +56,20 @@ class FrameStep:
 
     def propagate_decode(self, feats: Sequence[Tensor], long_memories: Sequence[LayerMemory],
                          short_memories: Sequence[LayerMemory], need_mass: bool, need_keys: bool,
-                         memory_valid: Optional[Tensor], memory_pe: Optional[Tensor]) -> tuple[Tensor, StackOutput]:
+                         memory_valid: Optional[Tensor], tpe: Optional[TemporalPE]) -> tuple[Tensor, StackOutput]:
         """:meth:`VOSModel.propagate` over the memories then :meth:`VOSModel.decode`: ``(logits, stack)`` (the
-        stack without its decoder features)."""
+        stack without its decoder features). ``tpe`` is the slots' temporal PE (None without one)."""
+        pe = (None, None) if tpe is None else (tpe.current, tpe.memory)  # tensors, not an object, cross the graph
         logits, states, mass, keys = self._propagate_decode(list(feats), list(long_memories), list(short_memories),
-                                                            need_mass, need_keys, memory_valid, memory_pe)
+                                                            need_mass, need_keys, memory_valid, *pe)
         return logits, StackOutput([], states, mass, keys)
 
     def _run_propagate_decode(self, feats: list[Tensor], long_memories: list[LayerMemory],
                               short_memories: list[LayerMemory], need_mass: bool, need_keys: bool,
-                              memory_valid: Optional[Tensor], memory_pe: Optional[Tensor]
+                              memory_valid: Optional[Tensor], pe_current: Optional[Tensor],
+                              pe_memory: Optional[Tensor]
                               ) -> tuple[Tensor, list[LayerMemory], Optional[Tensor], Optional[Tensor]]:
+        tpe = None if pe_memory is None else TemporalPE(pe_current, pe_memory)
         stack = self.model.propagate(feats, long_memories, short_memories, need_mass=need_mass, need_keys=need_keys,
-                                     memory_valid=memory_valid, memory_pe=memory_pe)
+                                     memory_valid=memory_valid, tpe=tpe)
         return self.model.decode(feats, stack), stack.states, stack.mass, stack.keys

@@ -159,7 +159,7 @@ class VideoSession:
                                                    self.cfg.short_term_skip, self.bank_factory())))
         for index, group in enumerate(self._groups):
             onehot = self._onehot(group_label(label, index, per_group))
-            # Reference quirk (docs/reference-behaviours.md): the ignore map of a reference label is dropped.
+            # Reference quirk (docs/identities.md): the ignore map of a reference label is dropped.
             id_emb = self.model.embed_identity(self.model.identity_map(onehot))
             stack = self.model.propagate(feats, id_emb=id_emb)
             long_entries, short_entries = self.model.memorize(stack, id_emb)
@@ -237,8 +237,7 @@ class VideoSession:
         filled, slots = len(memory), long_term[0][0].shape[0]
         tpe = self.model.temporal_pe(filled, slots)
         logits, stack = self.frame_step.propagate_decode(feats, long_term, memory.short_term(), "attention" in needs,
-                                                         "keys" in needs, memory.slot_valid,
-                                                         None if tpe is None else tpe.memory)
+                                                         "keys" in needs, memory.slot_valid, tpe)
         if self.cfg.mask_unused_ids and group.num_objects < self.model.max_obj_num:
             logits = mask_unused_identities(logits, group.num_objects)
         evidence = None

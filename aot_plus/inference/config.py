@@ -11,8 +11,8 @@ from aot_plus.engine.config import SessionConfig
 class EvalConfig:
     """How videos are segmented at test time and how the results are written and scored.
 
-    The reference defaults reproduce the published VOST evaluation (``evaluation.md`` Part A): one scale, no flip,
-    long side capped at 1040 pixels, unused identity channels left unmasked, fp32.
+    The reference defaults reproduce the published VOST evaluation (``docs/benchmarks.md``, VOST settings): one
+    scale, no flip, long side capped at 1040 pixels, unused identity channels left unmasked, fp32.
 
     Attributes:
         flip: also run a horizontally mirrored copy of every scale and average the probabilities.

@@ -28,7 +28,8 @@ from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
 from aot_plus.inference.predictor import VideoPredictor
 from aot_plus.inference.results_folder import prepare_results_folder, results_key
-from aot_plus.inference.stats import PeakMemory, RunStats, SequenceStats, format_run, format_sequence
+from aot_plus.inference.stats import (PeakMemory, RunStats, SequenceStats, format_run, format_sequence,
+                                      write_run_stats)
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 from aot_plus.io.atomic import output_error
 
@@ -247,6 +248,7 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
     layout.remove_partial_root()
     if sum(t.sequences for t in totals):
         log.info("%s", format_run(RunStats.combine(totals), meter.kind))
+        write_run_stats(job.output, RunStats.combine(totals), meter.kind)
     report = run_metric(cfg, job)
     if plots is not None and report is not None:
         write_j_plots(report, plots)

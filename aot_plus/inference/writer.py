@@ -36,7 +36,8 @@ _HEAD = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 
 def prediction_palette() -> list[int]:
     """The reference's prediction palette, flat (768 values): 22 DAVIS-like colours, then grey (i, i, i).
 
-    See ``data.md`` 5.4: the DAVIS colour map with 191 where DAVIS has 192, truncated after 22 entries.
+    The DAVIS colour map with 191 where DAVIS has 192, truncated after 22 entries (``docs/datasets.md``, Result
+    files).
     """
     colours = _HEAD + [(i, i, i) for i in range(len(_HEAD), 256)]
     return [c for rgb in colours for c in rgb]

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from aot_plus.models.layers.basic import map_to_seq, seq_to_map
 from aot_plus.memory.bank import LayerMemory
 from aot_plus.models.layers.lstt import StackOutput
-from aot_plus.models.layers.position import TemporalPE, temporal_pe_rows
+from aot_plus.models.layers.position import TemporalPE, sinusoidal_temporal_pe, temporal_pe_rows
 
 
 class VOSModel(nn.Module):
@@ -61,9 +61,13 @@ class VOSModel(nn.Module):
         with torch.no_grad():
             nn.init.orthogonal_(self.patch_wise_id_bank.weight.view(embed_dim, -1), gain=float(kernel) ** -2)
 
-    def _build_temporal_pe(self, enabled: bool, slots: int, dim: int, max_interp_frames: int) -> None:
+    def _build_temporal_pe(self, enabled: bool, slots: int, dim: int, max_interp_frames: int,
+                           kind: str = "learned") -> None:
+        if kind not in ("learned", "sinusoidal"):
+            raise ValueError(f"unknown temporal PE kind {kind!r}; expected 'learned' or 'sinusoidal'")
         self.tpe_max_interp_frames = max_interp_frames
-        if not enabled:
+        self.tpe_sinusoidal_dim = dim if enabled and kind == "sinusoidal" else None
+        if not enabled or kind == "sinusoidal":
             self.cur_pos_emb = None
             self.mem_pos_emb = None
             return
@@ -110,17 +114,23 @@ class VOSModel(nn.Module):
             slots: rows of the result when the memory has more slots than frames (a static-capacity memory,
                 ``docs/static-memory.md``): rows past ``num_frames`` are zero (those slots get no attention).
         """
-        if self.mem_pos_emb is None:
+        if self.tpe_sinusoidal_dim is not None:
+            weight = self.encoder_projector.weight
+            tpe = sinusoidal_temporal_pe(num_frames, self.tpe_sinusoidal_dim, weight.device, weight.dtype)
+        elif self.mem_pos_emb is None:
             return None
-        rows = temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames)
+        else:
+            tpe = TemporalPE(self.cur_pos_emb,
+                             temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames))
         if slots is not None and slots > num_frames:
-            rows = torch.cat([rows, rows.new_zeros(slots - num_frames, rows.shape[1])], dim=0)
-        return TemporalPE(self.cur_pos_emb, rows)
+            padding = tpe.memory.new_zeros(slots - num_frames, tpe.memory.shape[1])
+            tpe = TemporalPE(tpe.current, torch.cat([tpe.memory, padding], dim=0))
+        return tpe
 
     def propagate(self, feats: Sequence[Tensor], long_memories: Optional[Sequence[LayerMemory]] = None,
                   short_memories: Optional[Sequence[LayerMemory]] = None, id_emb: Optional[Tensor] = None,
                   need_mass: bool = False, need_keys: bool = False, memory_valid: Optional[Tensor] = None,
-                  memory_pe: Optional[Tensor] = None) -> StackOutput:
+                  tpe: Optional[TemporalPE] = None) -> StackOutput:
         """Run the transformer on one frame.
 
         Args:
@@ -133,21 +143,20 @@ class VOSModel(nn.Module):
                 keys a redundancy policy compares.
             memory_valid: ``[T]`` bool, False for the empty slots of a static-capacity memory; those slots get no
                 attention (and no mass). None: every slot holds a frame.
-            memory_pe: ``[T, D]`` temporal PE rows of the slots (:meth:`temporal_pe` with ``slots``); required with
-                ``memory_valid`` when the model has a temporal PE, since the rows depend on the filled count.
+            tpe: the temporal PE of the memory slots (:meth:`temporal_pe` with ``slots``); required with
+                ``memory_valid`` when the model has a temporal PE, since it depends on the filled count. Default:
+                the temporal PE of ``T`` frames.
         """
         if id_emb is None and (long_memories is None or short_memories is None):
             raise ValueError("propagate needs the memories, or an identity embedding for a reference frame")
         if id_emb is not None:
-            tpe = self.temporal_pe(1)
-        elif memory_pe is not None:
-            tpe = TemporalPE(self.cur_pos_emb, memory_pe)
-        elif memory_valid is not None and self.mem_pos_emb is not None:
-            raise ValueError("propagate over a static-capacity memory needs memory_pe (its temporal PE rows)")
-        else:
+            tpe, memory_valid = self.temporal_pe(1), None
+        elif tpe is None:
             tpe = self.temporal_pe(long_memories[0][0].shape[0])
+            if tpe is not None and memory_valid is not None:
+                raise ValueError("propagate over a static-capacity memory needs its temporal PE (tpe)")
         return self._transformer(feats[-1], long_memories, short_memories, id_emb, tpe, need_mass, need_keys,
-                                 None if id_emb is not None else memory_valid)
+                                 memory_valid)
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[LayerMemory]],
                      short_memories: Optional[Sequence[LayerMemory]], id_emb: Optional[Tensor],

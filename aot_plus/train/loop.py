@@ -4,10 +4,10 @@ Start-up order: check inputs (resume checkpoint or pretrained file, dataset fold
 seeds -> model (with frozen encoder stages) -> initial weights (not when resuming) -> DDP -> EMA (rank 0) ->
 optimiser and gradient scaler -> data loader -> resume.
 
-Steps follow the reference semantics (``training.md`` 10.1): step ``s`` counts optimiser updates from 0; the LR,
-hard-mining fraction, auxiliary weight and teacher-forcing switch use ``s`` before the update; checkpoints are
-named with ``s`` after it. A step whose fp16 gradients overflow skips the optimiser update but still advances the
-step, the schedules and the EMA, as in the reference.
+Steps follow the reference semantics (``docs/training-recipe.md``, Step semantics): step ``s`` counts optimiser
+updates from 0; the LR, hard-mining fraction, auxiliary weight and teacher-forcing switch use ``s`` before the
+update; checkpoints are named with ``s`` after it. A step whose fp16 gradients overflow skips the optimiser update
+but still advances the step, the schedules and the EMA, as in the reference.
 """
 from __future__ import annotations
 

@@ -62,8 +62,7 @@ def _check(model, backend, policy, device="cpu", dtype=None, atol=1e-5):
     with torch.no_grad(), autocast:
         feats = eager.encode(torch.randn(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(2)).to(device))
         tpe = model.temporal_pe(len(bank), bank.capacity)
-        rows = None if tpe is None else tpe.memory
-        calls = [step.propagate_decode(feats, *memories, True, False, bank.valid, rows) for step in (eager, compiled)]
+        calls = [step.propagate_decode(feats, *memories, True, False, bank.valid, tpe) for step in (eager, compiled)]
     torch.testing.assert_close(calls[1][0].float(), calls[0][0].float(), rtol=0, atol=max(atol, 1e-5) * 10)
     torch.testing.assert_close(calls[1][1].mass.float(), calls[0][1].mass.float(), rtol=0, atol=atol / 10)
     # encode, and propagate + decode with and without the attention mass: no recompilation as the bank fills.

@@ -1,4 +1,4 @@
-"""Attention primitives against brute-force implementations (spec model.md section 7)."""
+"""Attention primitives against brute-force implementations (``docs/model.md``, Attention primitives)."""
 import math
 
 import pytest
