@@ -13,8 +13,10 @@ import pytest
 import torch
 
 from aot_plus.engine import SessionConfig, VideoSession
-from aot_plus.memory import FifoConfig, StaticMemoryBank
+from aot_plus.memory import FifoConfig, MemoryConfig, RMemConfig, StaticMemoryBank
+from aot_plus.models import ModelConfig
 from aot_plus.models.build import build_model
+from aot_plus.models.config import TemporalPEConfig
 from aot_plus.parity import case_memory_config, case_model_config, fill_weights, load_case, normalize_frame
 
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "parity"
@@ -73,3 +75,26 @@ def test_static_storage_equals_growing_bank(name, policy, device):
     assert isinstance(bank, StaticMemoryBank) and bank.layer(0)[0].shape[0] == bank.capacity
     # The case fills the bank and then evicts: partly filled and full banks were both compared.
     assert len(kept_sizes) > 1 and max(kept_sizes) == bank.capacity
+
+
+@pytest.mark.parametrize("kind", ["learned", "sinusoidal"])
+def test_static_storage_with_either_temporal_embedding(kind):
+    """The slots' temporal PE is padded for both kinds (the sinusoidal current-frame row depends on the count)."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(embed_dim=32, feedforward_dim=64, self_heads=2, att_heads=2,
+                                    temporal_pe=TemporalPEConfig(enabled=True, kind=kind))).eval()
+    memory = MemoryConfig(max_recent_frames=2, long_term_gap=1, policy=RMemConfig())
+    growing, static = VideoSession(model, memory), VideoSession(model, dataclasses.replace(memory, storage="static"))
+    gen = torch.Generator().manual_seed(1)
+    images = [torch.randn(1, 3, 33, 33, generator=gen) for _ in range(7)]
+    label = torch.zeros(33, 33, dtype=torch.long)
+    label[4:20, 6:24] = 1
+    for session in (growing, static):
+        session.add_reference(images[0], label)
+    for image in images[1:]:
+        want, got = growing.step(image), static.step(image)
+        assert float((want - got).abs().max()) <= 1e-5
+        growing.update(want)
+        static.update(want)
+        assert static.kept_frames == growing.kept_frames
+    assert len(static.kept_frames) == 3
