@@ -44,7 +44,7 @@ from aot_plus.inference.results_folder import results_key
 from aot_plus.inference.runner import (DATASETS, EvalJob, dataset_root,
                                        evaluate_dataset)
 from aot_plus.inference.stats import GIB, read_run_stats
-from aot_plus.io.atomic import write_text
+from aot_plus.io.atomic import atomic_dir, write_text
 from aot_plus.interrupts import run_cli
 from aot_plus.io.ownership import claim_folder, key_differences, read_manifest
 
@@ -180,9 +180,14 @@ def run_point(base: argparse.Namespace, point: Point, folder: Path, checkpoint: 
         log.info("point %s: finished with the same settings, skipped", point.name)
         return False
     log.info("point %s: evaluating", point.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / PENDING_FILE, json.dumps({"overrides": list(point.overrides), "settings": settings},
-                                                   indent=1) + "\n")
+    pending = json.dumps({"overrides": list(point.overrides), "settings": settings}, indent=1) + "\n"
+    if folder.is_dir():
+        write_text(folder / PENDING_FILE, pending)
+    else:
+        # The folder appears with its pending record already inside, so a kill at any moment never leaves a point
+        # folder that a rerun cannot recognise as the sweep's own.
+        with atomic_dir(folder) as tmp:
+            write_text(tmp / PENDING_FILE, pending)
     report = evaluate_dataset(cfg, job, info=DistInfo(rank=0, world_size=1, local_rank=info.local_rank))
     if report is None:
         raise ValueError(f"point {point.name}: the evaluation produced no metric (eval.metric=none?)")
