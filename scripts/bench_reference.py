@@ -5,11 +5,15 @@ get the same deterministic weights (the parity fixtures' fill rule, ``aot_plus.p
 our model; its state_dict is then loaded into the reference model with strict key matching) and the same
 synthetic video (two coloured boxes moving over a smooth background, plus noise). Frame 0 is the reference frame
 with the boxes as objects; every later frame is propagated (logits at the input size, softmax, argmax) and the
-memory is updated with that implementation's own argmax, as an evaluator does.
+memory is updated with a label: by default (``--feed reference``) both memories get the reference's argmax, the
+teacher forcing of the parity harness, so that one near-tie pixel whose argmax flips cannot make the two memories
+drift apart and the probability check measures float noise; ``--feed own`` gives each its own argmax, as an
+evaluator does. Either way each implementation computes its own softmax and argmax and writes its own memory, so
+the work timed is the same.
 
 The two implementations advance frame by frame in turn inside one process, and the one that goes first alternates
 each frame, so the load of a shared machine falls on both alike. A frame's time is propagate + softmax + argmax +
-memory update (inputs are normalised beforehand, outside the timing). Reported: the median ms/frame of each after
+memory update, each implementation's own (inputs are normalised beforehand, outside the timing). Reported: the median ms/frame of each after
 ``--warmup`` frames, the ratio reference / ours, the same over the frames where the bank is full (the policy
 evicts), and as a sanity check the largest absolute difference of the probabilities, the label pixels that differ
 and whether the kept long-term frames agree.
@@ -219,17 +223,23 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     captured = io.StringIO()
     label = torch.from_numpy(first_label.astype(np.int64))
 
-    def ours_frame(x: torch.Tensor) -> torch.Tensor:
+    def ours_propagate(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         probs = session.step(x, output_size=(height, width))
-        session.update(probs.argmax(dim=1))
-        return probs
+        return probs, probs.argmax(dim=1)
 
-    def reference_frame(x: torch.Tensor) -> torch.Tensor:
+    def ours_update(labels: torch.Tensor) -> None:
+        session.update(labels)
+
+    def reference_propagate(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with contextlib.redirect_stdout(captured):
             probs = torch.softmax(engine.match_propogate_one_frame(x, output_size=(height, width)), dim=1)
-            engine.update_memory(torch.argmax(probs, dim=1, keepdim=True).float())
-        return probs
+            return probs, torch.argmax(probs, dim=1, keepdim=True).float()
 
+    def reference_update(labels: torch.Tensor) -> None:
+        with contextlib.redirect_stdout(captured):
+            engine.update_memory(labels)
+
+    steps = {"ours": (ours_propagate, ours_update), "reference": (reference_propagate, reference_update)}
     times: dict[str, list[float]] = {"ours": [], "reference": []}
     diffs: list[float] = []
     label_diffs: list[int] = []  # per propagated frame
@@ -241,11 +251,14 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                        obj_nums=[args.objects])
         for t in tqdm(range(1, args.frames), desc="frames (ours and reference in turn)", unit="frame"):
             order = ("ours", "reference") if t % 2 else ("reference", "ours")
-            probs = {}
+            probs, labels, elapsed = {}, {}, {}
             for name in order:
-                step = ours_frame if name == "ours" else reference_frame
-                probs[name], elapsed = _timed(lambda: step(inputs[t]))
-                times[name].append(elapsed)
+                (probs[name], labels[name]), elapsed[name] = _timed(lambda: steps[name][0](inputs[t]))
+            if args.feed == "reference":  # teacher forcing: both memories get the reference's label
+                labels["ours"] = labels["reference"].view(1, height, width).long()
+            for name in order:
+                _, seconds = _timed(lambda: steps[name][1](labels[name]))
+                times[name].append(elapsed[name] + seconds)
             diffs.append(float((probs["ours"] - probs["reference"]).abs().max()))
             label_diffs.append(int((probs["ours"].argmax(1) != probs["reference"].argmax(1)).sum()))
     full_from = (args.max_recent + 1) * args.gap  # first frame whose insertion overflows the bank
@@ -257,15 +270,15 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                       "ms_per_frame_p10": 1000 * sorted(timed)[len(timed) // 10],
                       "ms_per_frame_median_bank_full": 1000 * statistics.median(full) if full else None,
                       "frames_timed": len(timed), "frames_bank_full": len(full)}
-    # Each memory is updated with its own argmax: once a near-tie pixel flips, the two memories differ and the
-    # later differences grow beyond float noise; the frames up to and including the first flip show the noise.
+    # With --feed own, once a near-tie pixel's argmax flips the two memories differ and the later differences grow
+    # beyond float noise; the frames up to and including the first flip show the noise.
     first_flip = next((t for t, count in enumerate(label_diffs, start=1) if count), None)
     kept_reference = [int(i) for i in engine.aot_engines[0].long_memories_indexes]
     ratio_full = (rows["reference"]["ms_per_frame_median_bank_full"] / rows["ours"]["ms_per_frame_median_bank_full"]
                   if rows["ours"]["ms_per_frame_median_bank_full"] else None)
     return {"model": OUR_MODEL, "reference": f"{REFERENCE_STAGE}/{REFERENCE_MODEL}", "policy": "rmem",
             "size": list(args.size), "objects": args.objects, "frames": args.frames, "warmup": args.warmup,
-            "gap": args.gap, "memory": f"1+{args.max_recent}", "seed": args.seed,
+            "gap": args.gap, "memory": f"1+{args.max_recent}", "seed": args.seed, "feed": args.feed,
             "machine": dict(machine_info(torch.device("cpu"), args.threads),
                             omp_wait_policy=os.environ.get("OMP_WAIT_POLICY")),
             "reference_stand_ins": stand_ins, "ours": rows["ours"], "reference_timing": rows["reference"],
@@ -293,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-recent", type=int, default=8, help="bank: 1 reference + this many frames")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0, help="weight fill and video seed")
+    parser.add_argument("--feed", choices=("reference", "own"), default="reference",
+                        help="label written into the memories: the reference's argmax for both (teacher forcing, "
+                             "so the probability check measures float noise) or each implementation's own argmax")
     parser.add_argument("--out", type=Path, default=None, help="write the report as JSON to this file")
     return parser
 
