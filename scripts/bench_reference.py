@@ -35,7 +35,7 @@ is changed (no bytecode is written into it). What is adapted at run time, in thi
 Example (see the README, Benchmarks)::
 
     OMP_WAIT_POLICY=PASSIVE python scripts/bench_reference.py --reference /tmp/rmem_ref --threads 2 \\
-        --size 241x433 --objects 2 --frames 60 --out outputs/bench_reference.json
+        --size 241x433 --objects 2 --frames 100 --out outputs/bench_reference.json
 """
 from __future__ import annotations
 
