@@ -180,12 +180,17 @@ def build_reference(checkout: Path, state_dict: dict[str, torch.Tensor], gap: in
     stand_ins = _install_stand_ins()
     sys.path.insert(0, str(checkout / "aot_plus"))
     sys.dont_write_bytecode = True  # leave the checkout as it is (no __pycache__ folders)
-    with tempfile.TemporaryDirectory(prefix="bench_reference_") as scratch, _working_directory(scratch):
-        cfg = importlib.import_module(f"configs.{REFERENCE_STAGE}").EngineConfig("bench", REFERENCE_MODEL)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench_reference_") as scratch, _working_directory(scratch):
+            cfg = importlib.import_module(f"configs.{REFERENCE_STAGE}").EngineConfig("bench", REFERENCE_MODEL)
+        models = importlib.import_module("networks.models")
+        engines = importlib.import_module("networks.engines")
+        aot_engine = importlib.import_module("networks.engines.aot_engine")
+    except (ImportError, AttributeError) as err:
+        raise SystemExit(f"--reference {checkout}: could not import the reference code ({err})") from None
+    finally:
+        sys.dont_write_bytecode = False
     cfg.FORMER_MEM_LEN, cfg.LATTER_MEM_LEN = 1, max_recent
-    models = importlib.import_module("networks.models")
-    engines = importlib.import_module("networks.engines")
-    aot_engine = importlib.import_module("networks.engines.aot_engine")
     original = aot_engine.AOTEngine.assign_identity
 
     def assign_identity_on_mask_device(self: Any, one_hot_mask: torch.Tensor, ignore_mask: Any = None) -> Any:
@@ -201,7 +206,6 @@ def build_reference(checkout: Path, state_dict: dict[str, torch.Tensor], gap: in
                                   long_term_mem_gap=cfg.TEST_LONG_TERM_MEM_GAP)
     engine.eval()
     engine.long_term_mem_gap = gap  # what the RMem evaluator does per sequence
-    sys.dont_write_bytecode = False
     return engine, stand_ins
 
 
