@@ -145,11 +145,17 @@ class Occluder:
         axis = 1 if self.horizontal else 0
         extent = (height, width)[axis]
         aim = self.target[axis] if not self.far_side else extent - self.target[axis]
-        tip = (aim + 0.4 * self.thickness) * math.sin(math.pi * (t - self.start + 0.5) / self.duration)
+        reach = (aim + 0.4 * self.thickness) * math.sin(math.pi * (t - self.start + 0.5) / self.duration)
         length = 2.0 * max(height, width)
-        along = tip - length / 2 if not self.far_side else extent - tip + length / 2
-        across = self.target[1 - axis]
-        centre = (along, across) if self.horizontal else (across, along)
+        tip_along = reach if not self.far_side else extent - reach
+        tilt = math.radians(self.tilt)
+        # unit vector (x, y) of the arm's long side, pointing from where it enters towards its tip
+        direction = np.array([math.cos(tilt), math.sin(tilt)]) if self.horizontal else \
+            np.array([-math.sin(tilt), math.cos(tilt)])
+        if self.far_side:
+            direction = -direction
+        tip = np.array([tip_along, self.target[0]]) if self.horizontal else np.array([self.target[1], tip_along])
+        centre = tip - direction * length / 2  # the tilt turns the arm about its tip, which stays on the target
         size = (length, self.thickness) if self.horizontal else (self.thickness, length)
         box = cv2.boxPoints(((float(centre[0]), float(centre[1])), size, float(self.tilt)))
         cv2.fillConvexPoly(covered, np.round(box).astype(np.int32), 1)
@@ -329,22 +335,25 @@ def make_scene(rng: np.random.Generator, frames: int, height: int, width: int, p
         twin.entry_offset[axis] = (1.0 if rng.random() < 0.5 else -1.0) * (max(height, width) + 3 * radius)
         blobs.insert(0, twin)
         note("distractor", model, twin.appear_at, frames - 1)
-    occluder = None
-    if "occlusion" in events:
-        start = int(rng.integers(1, max(2, frames // 2)))
-        target = pick()
-        occluder = Occluder(start=start, duration=max(3, frames // 2), horizontal=bool(rng.integers(2)),
-                            far_side=bool(rng.integers(2)), thickness=rng.uniform(0.2, 0.3) * min(height, width),
-                            target=target.centre_at(start + max(3, frames // 2) // 2), tilt=rng.uniform(-15, 15))
-        note("occlusion", target, start, start + occluder.duration - 1)
     if "camera" in events:
         camera = (rng.uniform(-0.8, 0.8, 2) * unit, rng.uniform(0.3, 0.8, 2) * margin,
                   rng.uniform(2 * math.pi / 80, 2 * math.pi / 25, 2), rng.uniform(0, 2 * math.pi, 2))
         note("camera", None, 0, frames - 1)
     else:
         camera = (rng.uniform(-0.3, 0.3, 2) * unit, np.zeros(2), np.ones(2), np.zeros(2))
-    return Scene(height, width, frames, _background(rng, height, width, margin), camera, blobs, occluder,
-                 boundary_void_prob=0.15, events=sorted(events), timeline=timeline)
+    scene = Scene(height, width, frames, _background(rng, height, width, margin), camera, blobs, None,
+                  boundary_void_prob=0.15, events=sorted(events), timeline=timeline)
+    if "occlusion" in events:
+        start = int(rng.integers(1, max(2, frames // 2)))
+        target = pick()
+        duration = max(3, frames // 2)
+        middle = start + duration // 2  # the arm covers where the target is (on screen) at mid-occlusion
+        scene.occluder = Occluder(start=start, duration=duration, horizontal=bool(rng.integers(2)),
+                                  far_side=bool(rng.integers(2)), thickness=rng.uniform(0.2, 0.3) * min(height, width),
+                                  target=target.centre_at(middle) - scene.camera_shift(middle),
+                                  tilt=rng.uniform(-15, 15))
+        note("occlusion", target, start, start + duration - 1)
+    return scene
 
 
 def _pattern(pattern: str, period: float, u: np.ndarray, v: np.ndarray) -> np.ndarray:
