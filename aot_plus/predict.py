@@ -25,6 +25,7 @@ from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, chec
 from aot_plus.inference.distributed import DistInfo, configure_process, select_device
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.segmenter import VideoSegmenter
+from aot_plus.inference.empty_watch import EmptyMaskWatch
 from aot_plus.inference.video_io import OverlayVideoWriter, VideoSource, overlay, read_mask
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 
@@ -51,6 +52,7 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
     """
     source = VideoSource(video)
     first_mask = read_mask(mask_path)
+    watch = EmptyMaskWatch(np.unique(first_mask), cfg.eval.empty_mask_warn_frames, str(video))
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
     device = select_device(cfg.eval.device, DistInfo())
     segmenter = VideoSegmenter(load_model(cfg, checkpoint), cfg, device)
@@ -73,6 +75,8 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
             for result in segmenter.run(frames(), {0: first_mask}, max(source.num_frames, 1)):
                 stem, rgb = pending.popleft()
                 writer.write(stem, result.mask)
+                if count:
+                    watch.update(count, result.mask)
                 if movie is not None:
                     movie.write(overlay(rgb, result.mask, cfg.eval.overlay_alpha))
                 count += 1

@@ -27,7 +27,8 @@ from aot_plus.inference.distributed import (DistInfo, barrier, configure_process
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
 from aot_plus.inference.segmenter import VideoSegmenter
-from aot_plus.inference.stats import PeakMemory, RunStats, SequenceStats, format_run, format_sequence
+from aot_plus.inference.stats import (PeakMemory, RunStats, SequenceStats, format_run, format_sequence,
+                                      write_run_stats)
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def segment_sequence(segmenter: VideoSegmenter, sequence: EvalSequence, layout: 
             if on_frame is not None:
                 on_frame(sequence.name, result.index + 1, len(sequence))
     if plots is not None:
-        write_memory_timeline(plots, sequence.name, cfg.memory.policy.name, timeline)
+        write_memory_timeline(plots, sequence.name, cfg.memory.policy.name, timeline, stems)
     return SequenceStats(sequence.name, frames, seconds, meter.peak_bytes())
 
 
@@ -229,6 +230,7 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
     layout.remove_partial_root()
     if sum(t.sequences for t in totals):
         log.info("%s", format_run(RunStats.combine(totals), meter.kind))
+        write_run_stats(job.output, RunStats.combine(totals), meter.kind)
     report = run_metric(cfg, job)
     if plots is not None and report is not None:
         write_j_plots(report, plots)

@@ -5,11 +5,13 @@ allows it) and ``torch.cuda.max_memory_allocated`` on CUDA (reset per sequence).
 """
 from __future__ import annotations
 
+import json
+import os
 import resource
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 import torch
 
@@ -116,3 +118,31 @@ def format_run(stats: RunStats, memory_kind: str) -> str:
     """The summary line of a run."""
     return (f"{stats.sequences} sequences, {stats.frames} frames: all-frame {stats.all_frame_fps:.2f} frames/s, "
             f"all-sequence {stats.all_seq_fps:.2f} frames/s, {memory_kind} {stats.peak_bytes / GIB:.2f} GiB")
+
+
+RUN_STATS_FILE = "run_stats.json"
+"""Speed and memory of an evaluation run, written next to its ``config.yaml``."""
+
+
+def write_run_stats(folder: Path, stats: RunStats, memory_kind: str) -> Path:
+    """Write ``<folder>/run_stats.json`` (atomically): frames, seconds, ms per frame, peak memory and its kind."""
+    data = {"sequences": stats.sequences, "frames": stats.frames, "seconds": stats.seconds,
+            "ms_per_frame": 1000.0 * stats.seconds / stats.frames if stats.frames else None,
+            "all_frame_fps": stats.all_frame_fps, "all_seq_fps": stats.all_seq_fps,
+            "peak_bytes": stats.peak_bytes, "memory_kind": memory_kind}
+    path = Path(folder) / RUN_STATS_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+def read_run_stats(folder: Path) -> Optional[dict]:
+    """The ``run_stats.json`` of a results folder, or None when there is none."""
+    path = Path(folder) / RUN_STATS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
