@@ -30,31 +30,12 @@ PYTHON="${PYTHON:-python}"
 
 # shellcheck source=scripts/lib/vost_settings.sh
 source "$repo/scripts/lib/vost_settings.sh"
-if [ ! -f "$CKPT" ]; then
-    echo "error: checkpoint file $CKPT does not exist (CKPT)" >&2
-    exit 2
-fi
-ckpt_name="$(basename "$CKPT")"
-OUTPUT="${OUTPUT:-./results/vost_${MODEL}_${MEMORY}_${ckpt_name%.*}}"
+# shellcheck source=scripts/lib/eval_run.sh
+source "$repo/scripts/lib/eval_run.sh"
+eval_setup vost
 
-bank=(memory.reference_frames=1)
-if [ "$MEMORY" != unbounded ]; then bank+=(memory.max_recent_frames=8); fi
-device=cuda
-if [ "$GPUS" -eq 0 ]; then device=cpu; fi
-
-args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" "memory=${memory_file}" "${bank[@]}"
+args=(--config "${repo}/configs/models/rmem_${MODEL}.yaml" "memory=${MEMORY}" "${bank[@]}"
       --dataset vost --split val --ckpt "$CKPT" --output "$OUTPUT" --dataset-path "$DATASET_PATH"
       eval.scales=[1.0] eval.flip=false eval.max_long_side=1040 eval.amp=false "eval.device=${device}" "$@")
-if [ "$GPUS" -gt 1 ]; then
-    cmd=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$GPUS" -m aot_plus.eval "${args[@]}")
-else
-    cmd=("$PYTHON" -m aot_plus.eval "${args[@]}")
-fi
-
-echo "MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${memory_file}.yaml) CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
-if [ -n "${DRY_RUN:-}" ]; then
-    printf '%q ' "${cmd[@]}"
-    printf '\n'
-    exit 0
-fi
-exec "${cmd[@]}"
+echo "MODEL=$MODEL MEMORY=$MEMORY (configs/memory/${MEMORY}.yaml) CKPT=$CKPT GPUS=$GPUS -> $OUTPUT" >&2
+eval_exec "${args[@]}"

@@ -63,7 +63,7 @@ if [ $(( BATCH % procs )) -ne 0 ]; then
     exit 2
 fi
 
-args=(--config "${repo}/configs/stages/${STAGE}.yaml" "model=rmem_${MODEL}" "memory=${memory_file}"
+args=(--config "${repo}/configs/stages/${STAGE}.yaml" "model=rmem_${MODEL}" "memory=${MEMORY}"
       "data.vost.root=${DATASET_PATH}" "train.pretrained=${PRETRAINED}" "train.batch_size=${BATCH}"
       "train.output_dir=${OUTPUT}" "train.device=${device}" "$@")
 if [ "$RESUME" != none ]; then args+=(--resume "$RESUME"); fi

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m aot_plus.eval --config CONFIG --dataset vost|davis|youtubevos|long_videos --split val \\
+    python -m aot_plus.eval --config CONFIG --dataset vost|davis|youtubevos|long_videos|lvos --split val \\
         --ckpt PATH --output DIR [--dataset-path ROOT] [--flip] [--scales 1.0 1.2 ...] [key=value ...]
 
 Several processes or GPUs: ``torchrun --nproc_per_node N -m aot_plus.eval ...`` (sequences are split between

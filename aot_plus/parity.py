@@ -50,7 +50,7 @@ class CaseError(ValueError):
 
 
 @dataclass(frozen=True)
-class FrameResult:
+class FrameComparison:
     """One propagated frame: probability difference, label disagreements and kept frames."""
 
     frame: int
@@ -67,7 +67,7 @@ class ParityReport:
     name: str
     description: str
     atol: float
-    frames: list[FrameResult]
+    frames: list[FrameComparison]
     reference_kept_ok: bool
 
     @property
@@ -225,7 +225,7 @@ def run_case(case_dir: Path | str, atol: float = 2e-3, device: str = "cpu") -> P
         labels = torch.from_numpy(labels_ref[t - 1].astype(np.int64))
         mismatches = int(((probs.argmax(dim=0) != labels) & decided).sum())
         session.update(labels.to(dev))
-        results.append(FrameResult(t, diff, mismatches, session.kept_frames, kept_ref[t]))
+        results.append(FrameComparison(t, diff, mismatches, session.kept_frames, kept_ref[t]))
     former, latter = memory.reference_frames, memory.max_recent_frames
     description = (f"model {cfg.family}/{case['model']} ({case['flavor']}), policy {case['policy']}, {len(frames)} "
                    f"frames {height}x{width}, {objects} objects, gap {session.gap}, memory "

@@ -1,5 +1,5 @@
 """Command line: ``python -m evaluation --results_path R --dataset_path D [--set val] [--re] [--workers N]
-[--metric j|jf]``.
+[--metric j|jf|lvos] [--unseen_list FILE]``.
 
 Writes ``global_results-<set>.csv`` and ``per-sequence_results-<set>.csv`` into R (or reuses them when
 both exist, unless ``--re``), prints both tables on stdout and shows progress on stderr. Bad input ends
@@ -28,11 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the evaluation CLI."""
     parser = argparse.ArgumentParser(
         prog="python -m evaluation",
-        description="VOST J / J_tr (default) or DAVIS J&F of palette-PNG results; writes the official CSVs.",
+        description="VOST J / J_tr (default), DAVIS J&F or LVOS J&F of palette-PNG results; writes the official "
+        "CSVs.",
     )
     parser.add_argument("--results_path", required=True, help="folder with one folder of PNGs per sequence")
-    parser.add_argument("--dataset_path", required=True, help="dataset root (VOST or DAVIS 2017 / Long Videos layout)")
-    parser.add_argument("--set", default="val", help="split: reads ImageSets/<set>.txt (default: val)")
+    parser.add_argument("--dataset_path", required=True,
+                        help="dataset root (VOST, DAVIS 2017 / Long Videos layout, or the LVOS split folder)")
+    parser.add_argument("--set", default="val",
+                        help="split: reads ImageSets/<set>.txt, for LVOS <set>_meta.json (default: val)")
     parser.add_argument("--re", action="store_true", help="recompute even if both CSV files exist")
     parser.add_argument(
         "--workers",
@@ -41,7 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes scoring sequences in parallel (default: CPU count, at most 8)",
     )
     parser.add_argument(
-        "--metric", choices=("j", "jf"), default="j", help="j: VOST J and J_tr; jf: DAVIS J&F (default: j)"
+        "--metric", choices=("j", "jf", "lvos"), default="j",
+        help="j: VOST J and J_tr; jf: DAVIS / Long Videos J&F; lvos: LVOS J&F and V, seen / unseen (default: j)",
+    )
+    parser.add_argument(
+        "--unseen_list",
+        help="LVOS: file naming the unseen videos, one per line (default: unseen_videos.txt in the split folder "
+        "when present; without one every video counts as seen)",
     )
     parser.add_argument(
         "--layout",
@@ -80,8 +89,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.workers < 1:
         sys.stderr.write(f"error: --workers must be at least 1, got {args.workers}\n")
         return EXIT_BAD_INPUT
+    if args.unseen_list is not None and args.metric != "lvos":
+        sys.stderr.write("error: --unseen_list applies to --metric lvos only\n")
+        return EXIT_BAD_INPUT
     options = EvaluationOptions(
-        subset=args.set, metric=args.metric, layout=args.layout, resolution=args.resolution, workers=args.workers
+        subset=args.set, metric=args.metric, layout=args.layout, resolution=args.resolution, workers=args.workers,
+        unseen_list=args.unseen_list,
     )
     bar = _ProgressBar()
     try:

@@ -12,7 +12,7 @@ Part B), which shares its metric code with the DAVIS 2017 toolkit:
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -65,7 +65,20 @@ def jaccard_from_confusion(counts: np.ndarray, num_objects: int) -> np.ndarray:
     Returns:
         float64 array (K,) of J = |P ∩ G| / |P ∪ G|, 1 where the union is empty.
     """
-    ids = np.arange(1, num_objects + 1)
+    return jaccard_of_ids(counts, np.arange(1, num_objects + 1))
+
+
+def jaccard_of_ids(counts: np.ndarray, ids: "np.ndarray | Sequence[int]") -> np.ndarray:
+    """Region similarity J of the given ids (each against every other value) from a joint histogram.
+
+    Args:
+        counts: (256, 256) joint histogram from :func:`confusion_counts`.
+        ids: object ids 0..255; every other value, void included, is background for each of them.
+
+    Returns:
+        float64 array (len(ids),) of J = |P ∩ G| / |P ∪ G|, 1 where the union is empty.
+    """
+    ids = np.asarray(ids, dtype=np.intp)
     inter = counts[ids, ids]
     union = counts[ids, :].sum(axis=1) + counts[:, ids].sum(axis=0) - inter
     with np.errstate(invalid="ignore", divide="ignore"):

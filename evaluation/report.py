@@ -20,16 +20,19 @@ from evaluation.errors import PathLike
 from evaluation.metrics import Statistics, statistics, tail_start
 from evaluation.sequence import SequenceScores
 
-Metric = Literal["j", "jf"]
+Metric = Literal["j", "jf", "lvos"]
 Cell = Union[str, float]
 
 GLOBAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "j": ("J-Mean", "J-Recall", "J-Decay", "J_last-Mean", "J_last-Recall", "J_last-Decay"),
     "jf": ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"),
+    "lvos": ("J&F-Mean", "J-Mean", "J-seen-Mean", "J-unseen-Mean", "F-Mean", "F-seen-Mean", "F-unseen-Mean",
+             "V-Mean", "V-seen-Mean", "V-unseen-Mean"),
 }
 PER_SEQUENCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "j": ("Sequence", "J-Mean", "J_last-Mean"),
     "jf": ("Sequence", "J-Mean", "F-Mean"),
+    "lvos": ("Sequence", "J-Mean", "F-Mean", "V-Mean"),
 }
 
 

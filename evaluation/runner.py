@@ -6,12 +6,13 @@ import multiprocessing
 import os
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import cv2
 
 from evaluation.dataset import Layout, annotation_frames, read_sequence_list, resolve_layout
 from evaluation.errors import DatasetError, PathLike
+from evaluation.lvos import build_lvos_report, evaluate_lvos_sequence, locate_lvos, plan_lvos, resolve_unseen
 from evaluation.metrics import BOUNDARY_THRESHOLD
 from evaluation.report import Metric, Report, build_report, object_scores, read_report, write_report
 from evaluation.sequence import SequenceScores, SequenceTask, evaluate_sequence
@@ -28,11 +29,14 @@ class EvaluationOptions:
 
     Attributes:
         subset: split name; reads ``ImageSets/<subset>.txt`` and names the CSVs ``*-<subset>.csv``.
-        metric: ``j`` (VOST: J and J_tr, written as J_last) or ``jf`` (DAVIS: J, boundary F, J&F).
-        layout: dataset layout, ``auto``, ``vost`` or ``davis`` (see :mod:`evaluation.dataset`).
+        metric: ``j`` (VOST: J and J_tr, written as J_last), ``jf`` (DAVIS: J, boundary F, J&F) or ``lvos``
+            (LVOS: J, F, J&F and V, seen / unseen; see :mod:`evaluation.lvos`).
+        layout: dataset layout, ``auto``, ``vost`` or ``davis`` (see :mod:`evaluation.dataset`; not ``lvos``).
         resolution: DAVIS resolution folder (``davis`` layout only).
         workers: number of processes scoring sequences in parallel (1 = in this process).
         bound_th: boundary tolerance of F, a fraction of the diagonal (pixels when >= 1).
+        unseen_list: ``lvos`` only: the file naming the unseen videos (default: ``unseen_videos.txt`` in the
+            split folder when present, else none).
     """
 
     subset: str = "val"
@@ -41,6 +45,7 @@ class EvaluationOptions:
     resolution: str = "480p"
     workers: int = 1
     bound_th: float = BOUNDARY_THRESHOLD
+    unseen_list: Optional[str] = None
 
 
 def plan_sequences(results_path: PathLike, dataset_path: PathLike, options: EvaluationOptions) -> list[SequenceTask]:
@@ -52,7 +57,7 @@ def plan_sequences(results_path: PathLike, dataset_path: PathLike, options: Eval
             sequence with fewer than three annotated frames, or a missing prediction PNG.
     """
     if options.metric not in ("j", "jf"):
-        raise ValueError(f"unknown metric '{options.metric}': expected 'j' or 'jf'")
+        raise ValueError(f"unknown metric '{options.metric}': expected 'j' or 'jf' (LVOS: see plan_lvos)")
     paths = resolve_layout(dataset_path, options.subset, options.layout, options.resolution)
     tasks = []
     for name in read_sequence_list(paths.list_file):
@@ -68,10 +73,14 @@ def plan_sequences(results_path: PathLike, dataset_path: PathLike, options: Eval
     return tasks
 
 
-def _score_serial(tasks: list[SequenceTask], progress: Optional[ProgressCallback]) -> list[SequenceScores]:
+#: Scores one task in a worker: a module-level function (picklable) of the task.
+Scorer = Callable[[Any], Any]
+
+
+def _score_serial(tasks: list[Any], progress: Optional[ProgressCallback], scorer: Scorer) -> list[Any]:
     scores = []
     for task in tasks:
-        scores.append(evaluate_sequence(task))
+        scores.append(scorer(task))
         if progress is not None:
             progress(len(scores), len(tasks), task.name)
     return scores
@@ -82,10 +91,8 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _score_parallel(
-    tasks: list[SequenceTask], workers: int, progress: Optional[ProgressCallback]
-) -> list[SequenceScores]:
-    results: list[Optional[SequenceScores]] = [None] * len(tasks)
+def _score_parallel(tasks: list[Any], workers: int, progress: Optional[ProgressCallback], scorer: Scorer) -> list[Any]:
+    results: list[Optional[Any]] = [None] * len(tasks)
     # Longest sequences first so that no worker is left with a long one at the end.
     order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i].annotations))
     # Fresh interpreters, not fork: a forked child of a process that already runs OpenCV/OpenMP thread pools
@@ -93,7 +100,7 @@ def _score_parallel(
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                mp_context=multiprocessing.get_context("spawn"))
     try:
-        pending: dict[Future[SequenceScores], int] = {pool.submit(evaluate_sequence, tasks[i]): i for i in order}
+        pending: dict[Future[Any], int] = {pool.submit(scorer, tasks[i]): i for i in order}
         while pending:
             done, _ = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
@@ -107,15 +114,16 @@ def _score_parallel(
 
 
 def score_sequences(
-    tasks: list[SequenceTask], workers: int = 1, progress: Optional[ProgressCallback] = None
-) -> list[SequenceScores]:
-    """Score sequences, in worker processes when ``workers`` > 1; results come back in task order."""
+    tasks: list[Any], workers: int = 1, progress: Optional[ProgressCallback] = None,
+    scorer: Scorer = evaluate_sequence,
+) -> list[Any]:
+    """Score sequences (``scorer`` of each task), in worker processes when ``workers`` > 1; task order kept."""
     if progress is not None:
         progress(0, len(tasks), None)
     workers = max(1, min(workers, len(tasks)))
     if workers == 1:
-        return _score_serial(tasks, progress)
-    return _score_parallel(tasks, workers, progress)
+        return _score_serial(tasks, progress, scorer)
+    return _score_parallel(tasks, workers, progress, scorer)
 
 
 def _log_ignored_ids(scores: list[SequenceScores]) -> None:
@@ -139,7 +147,7 @@ def evaluate(
 
     Args:
         results_path: folder with one sub-folder of palette PNGs per sequence.
-        dataset_path: dataset root (VOST or DAVIS layout).
+        dataset_path: dataset root (VOST or DAVIS layout; for ``lvos`` the split folder or its parent).
         options: see :class:`EvaluationOptions`.
         progress: optional progress callback (see :data:`ProgressCallback`).
 
@@ -149,6 +157,12 @@ def evaluate(
     Raises:
         EvaluationError: bad input; the message names the file and what was expected.
     """
+    if options.metric == "lvos":
+        split_dir, _ = locate_lvos(dataset_path, options.subset)
+        unseen = resolve_unseen(split_dir, options.unseen_list)
+        lvos_tasks = plan_lvos(results_path, dataset_path, options.subset, options.bound_th)
+        return build_lvos_report(score_sequences(lvos_tasks, options.workers, progress, evaluate_lvos_sequence),
+                                 unseen)
     tasks = plan_sequences(results_path, dataset_path, options)
     scores = score_sequences(tasks, options.workers, progress)
     _log_ignored_ids(scores)

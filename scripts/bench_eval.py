@@ -94,9 +94,9 @@ def build_dataset(out: Path, sequences: int, size: tuple[int, int], frames: int,
     logger.info("built %d sequences at %dx%d in %.1f s", sequences, size[0], size[1], time.perf_counter() - start)
 
 
-def timed_run(command: Sequence[str], cwd: Path, results: Path) -> dict:
+def timed_run(command: Sequence[str], cwd: Path, results: Path, csv_names: Sequence[str] = CSV_NAMES) -> dict:
     """Run a command; return its wall time, the peak RSS of its process tree and its CSV files."""
-    for name in CSV_NAMES:
+    for name in csv_names:
         (results / name).unlink(missing_ok=True)
     with tempfile.TemporaryFile() as log:
         start = time.perf_counter()
@@ -109,8 +109,8 @@ def timed_run(command: Sequence[str], cwd: Path, results: Path) -> dict:
         stderr = log.read().decode(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({process.returncode}): {stderr[-2000:]}")
-    csvs = {name: (results / name).read_bytes() for name in CSV_NAMES if (results / name).is_file()}
-    if len(csvs) != len(CSV_NAMES):
+    csvs = {name: (results / name).read_bytes() for name in csv_names if (results / name).is_file()}
+    if len(csvs) != len(csv_names):
         raise RuntimeError(f"{' '.join(command)} wrote no CSV: {stderr[-2000:]}")
     return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024, "csvs": csvs}
 

@@ -22,13 +22,14 @@ import dataclasses
 import difflib
 import os
 import re
-import tempfile
 import types
 import typing
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, Optional, TypeVar, Union
 
 import yaml
+
+from aot_plus.io.atomic import write_text
 
 T = TypeVar("T")
 
@@ -205,16 +206,7 @@ def dump_config(cfg: Any) -> str:
 
 def save_config(cfg: Any, path: Union[str, os.PathLike]) -> None:
     """Write the resolved config as YAML, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(dump_config(cfg))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, dump_config(cfg))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from aot_plus.data.config import DataConfig, VOSSourceConfig
 from aot_plus.data.davis import DAVISEval, davis_train_sequences
 from aot_plus.data.errors import DatasetError
 from aot_plus.data.long_videos import LongVideosEval
+from aot_plus.data.lvos import LVOSEval
 from aot_plus.data.sequence import EvalDataset
 from aot_plus.data.static import StaticImageDataset, static_pairs
 from aot_plus.data.train_dataset import TrainDataset, VOSClipDataset
@@ -26,7 +27,11 @@ def build_train_dataset(cfg: DataConfig, seed: int = 0) -> TrainDataset:
 
     Raises:
         DatasetError: a source is missing or malformed (the message names the file or folder).
+        ValueError: ``cfg.augment.crop_size`` is unset (resolve it with :meth:`DataConfig.for_model`).
     """
+    if cfg.augment.crop_size is None:
+        raise ValueError("data.augment.crop_size is unset: give a size or resolve it from the model with "
+                         "DataConfig.for_model(align_corners)")
     videos: dict[str, tuple[Callable[..., list], VOSSourceConfig]] = {
         "vost": (vost_train_sequences, cfg.vost),
         "davis2017": (davis_train_sequences, cfg.davis),
@@ -46,7 +51,7 @@ def build_train_dataset(cfg: DataConfig, seed: int = 0) -> TrainDataset:
 
 
 EVAL_DATASETS = ("vost", "davis2017", "davis2016", "youtubevos", "youtubevos2018", "youtubevos2019",
-                 "long_videos")
+                 "long_videos", "lvos")
 YOUTUBEVOS_YEARS = {"youtubevos": None, "youtubevos2018": 2018, "youtubevos2019": 2019}
 """YouTube-VOS dataset names and their year (None: ``data.youtubevos.year``)."""
 
@@ -57,7 +62,7 @@ def build_eval_dataset(name: str, cfg: DataConfig, split: str = "val", all_frame
     Args:
         name: dataset name.
         cfg: the data section (roots and per-dataset settings).
-        split: split name (``val``; YouTube-VOS also ``valid``, DAVIS ``test`` = test-dev).
+        split: split name (``val``; YouTube-VOS and LVOS also ``valid``, DAVIS ``test`` = test-dev).
         all_frames: YouTube-VOS only: every 30 fps frame (the reference's ``val_all_frames``).
 
     Raises:
@@ -73,5 +78,7 @@ def build_eval_dataset(name: str, cfg: DataConfig, split: str = "val", all_frame
         year = YOUTUBEVOS_YEARS[name] or cfg.youtubevos.year
         return YouTubeVOSEval(cfg.youtubevos.root, year, split, all_frames=all_frames)
     if name == "long_videos":
-        return LongVideosEval(cfg.long_videos_root, split)
+        return LongVideosEval(cfg.long_videos_root, split, output_height=cfg.long_videos_output_height)
+    if name == "lvos":
+        return LVOSEval(cfg.lvos.root, split)
     raise DatasetError(f"unknown evaluation dataset {name!r}; expected one of {list(EVAL_DATASETS)} or 'davis'")

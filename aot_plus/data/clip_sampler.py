@@ -148,7 +148,8 @@ def sample_clip(seq: TrainSequence, cfg: ClipConfig, max_gap: int, ignore_thresh
                 rng: np.random.Generator) -> Clip:
     """Draw one clip of ``cfg.seq_len`` frames (reference first) from ``seq``, before augmentation.
 
-    Unannotated frames get an all-void label. The clip's ``obj_num`` is the reference's largest non-void id.
+    The later frames follow ``start`` (see ``cfg.start``) by the planned gaps, reflected at the ends of the
+    sequence. Unannotated frames get an all-void label. The clip's ``obj_num`` is the reference's largest non-void id.
 
     Raises:
         DatasetError: a frame or annotation is missing, corrupt, or of another size than its image.
@@ -163,7 +164,7 @@ def sample_clip(seq: TrainSequence, cfg: ClipConfig, max_gap: int, ignore_thresh
     stems: list[str] = []
     for _ in range(cfg.max_attempts):
         ref = pick_reference(labelled, cfg.seq_len, ignore_thresh, cfg, rng, load)
-        start = position[labelled[ref]]
+        start = ref if cfg.start == "annotated_index" else position[labelled[ref]]
         gaps = plan_gaps(start, frames, labelled_set, cfg.seq_len - 1, max_gap, cfg, rng)
         indices = np.cumsum([start] + gaps)[1:]
         stems = [labelled[ref]] + [frames[reflect_index(int(i), len(frames))] for i in indices]

@@ -6,10 +6,11 @@ under ``configs/stages/`` set them explicitly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Optional
 
 TrainSource = Literal["vost", "davis2017", "youtubevos", "static"]
+ClipStart = Literal["annotated_index", "reference_frame"]
 
 
 def _check_prob(name: str, value: float) -> None:
@@ -89,6 +90,20 @@ class YouTubeVOSConfig(VOSSourceConfig):
 
 
 @dataclass(frozen=True)
+class LVOSConfig:
+    """LVOS v1 / v2 (evaluation only; ``docs/benchmarks.md``).
+
+    Attributes:
+        root: the split folder (``JPEGImages``, ``Annotations``, ``<split>_meta.json``) or the folder holding it.
+        unseen_list: file naming the unseen videos for the seen / unseen means of the metric (None: the split
+            folder's ``unseen_videos.txt`` when present, else every video counts as seen).
+    """
+
+    root: str = "datasets/LVOS"
+    unseen_list: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class ClipConfig:
     """The clip sampler shared by the video datasets (``data.md`` section 2).
 
@@ -105,6 +120,12 @@ class ClipConfig:
         merge_prob: probability of merging a second clip into the sample (always when the first has no object).
         merge_min_pixels: after a merge, objects with at most this many pixels on the reference frame are dropped.
         max_objects: cap on the objects of a sample (the model's identity count).
+        start: where the later frames of a clip start counting their gaps from, when a sequence has frames
+            without annotations. ``annotated_index`` (the reference, what the released models saw): the
+            reference frame's index in the list of annotated frames, reused as an index into the list of all
+            frames, so the later frames may start before the reference frame and repeat it.
+            ``reference_frame``: the reference frame's own position among all frames. Identical when every
+            frame is annotated.
     """
 
     seq_len: int = 15
@@ -117,6 +138,7 @@ class ClipConfig:
     merge_prob: float = 0.2
     merge_min_pixels: int = 100
     max_objects: int = 10
+    start: ClipStart = "annotated_index"
 
     def __post_init__(self) -> None:
         if self.seq_len < 2:
@@ -165,7 +187,9 @@ class AugmentConfig:
     """Geometric augmentation of a video clip, one draw per clip (``data.md`` section 3).
 
     Attributes:
-        crop_size: output (height, width); 465 x 465 for align-corners models, 464 x 464 for Swin.
+        crop_size: output (height, width). Unset (the default): follows the model's ``align_corners`` as in the
+            reference, 465 x 465 when true (R50, MobileNet), 464 x 464 when false (Swin); the experiment config
+            resolves it (:meth:`DataConfig.for_model`), so a resolved config always holds a size.
         min_scale: lower bound of the random scale factor.
         max_scale: upper bound of the random scale factor.
         short_edge: the scale is relative to this short-edge length of the previous frame (None: absolute).
@@ -176,7 +200,7 @@ class AugmentConfig:
         photometric: the optional per-frame colour augmentation.
     """
 
-    crop_size: tuple[int, int] = (465, 465)
+    crop_size: Optional[tuple[int, int]] = None
     min_scale: float = 0.7
     max_scale: float = 1.3
     short_edge: Optional[int] = 480
@@ -187,13 +211,18 @@ class AugmentConfig:
     photometric: PhotometricConfig = field(default_factory=PhotometricConfig)
 
     def __post_init__(self) -> None:
-        if min(self.crop_size) < 1:
+        if self.crop_size is not None and min(self.crop_size) < 1:
             raise ValueError(f"crop_size must be positive, got {self.crop_size}")
         if not 0 < self.min_scale <= self.max_scale:
             raise ValueError(f"need 0 < min_scale <= max_scale, got {self.min_scale}, {self.max_scale}")
         if self.crop_tries < 1:
             raise ValueError(f"crop_tries must be >= 1, got {self.crop_tries}")
         _check_prob("flip_prob", self.flip_prob)
+
+
+def model_crop_size(align_corners: bool) -> tuple[int, int]:
+    """The reference's training crop for a model: 16k + 1 (465 x 465) with ``align_corners``, else 16k (464)."""
+    return (465, 465) if align_corners else (464, 464)
 
 
 @dataclass(frozen=True)
@@ -249,6 +278,9 @@ class DataConfig:
         youtubevos: YouTube-VOS root and sampler values.
         static: static-image pretraining values.
         long_videos_root: root of the Long Videos dataset (evaluation only).
+        long_videos_output_height: height Long Videos results are written at (the 480p annotations' height);
+            None keeps each video's size.
+        lvos: LVOS root and unseen-video list (evaluation only).
         clip: the clip sampler.
         augment: the clip augmentation.
         mean: normalisation mean (RGB, 0..1 scale).
@@ -263,6 +295,8 @@ class DataConfig:
     youtubevos: YouTubeVOSConfig = field(default_factory=YouTubeVOSConfig)
     static: StaticConfig = field(default_factory=StaticConfig)
     long_videos_root: str = "datasets/long_videos"
+    long_videos_output_height: Optional[int] = 480
+    lvos: LVOSConfig = field(default_factory=LVOSConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -277,3 +311,11 @@ class DataConfig:
             raise ValueError(f"std must be positive, got {self.std}")
         if self.num_workers < 0 or self.prefetch_factor < 1:
             raise ValueError("num_workers must be >= 0 and prefetch_factor >= 1")
+
+    def for_model(self, align_corners: bool) -> "DataConfig":
+        """This config with an unset ``augment.crop_size`` set from the model's ``align_corners``
+        (:func:`model_crop_size`); a size given explicitly is kept."""
+        if self.augment.crop_size is not None:
+            return self
+        augment = replace(self.augment, crop_size=model_crop_size(align_corners))
+        return replace(self, augment=augment)

@@ -7,7 +7,7 @@ RMem fork: ``JPEGImages/<seq>``, ``Annotations/<seq>``, lists in ``ImageSets/201
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from aot_plus.data.clip_sampler import TrainSequence, folder_train_sequence
 from aot_plus.data.config import DavisConfig
@@ -60,10 +60,11 @@ class DAVISEval(EvalDataset):
         super().__init__(sorted(set(davis_list(self.root, year, split))))
         self.image_root, self.label_root = davis_folders(self.root, resolution)
         self.single_object = single_object
+        self.output_height: Optional[int] = OUTPUT_HEIGHT
 
     def sequence(self, name: str) -> EvalSequence:
         """Build the sequence called ``name``."""
         image_dir = self.image_root / name
         frames = [image_dir / f for f in list_files(image_dir, (".jpg",))]
         first = self.label_root / name / f"{stem(frames[0].name)}.png"
-        return EvalSequence(name, frames, {0: first}, binarize=self.single_object, output_height=OUTPUT_HEIGHT)
+        return EvalSequence(name, frames, {0: first}, binarize=self.single_object, output_height=self.output_height)

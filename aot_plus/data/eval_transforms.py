@@ -100,18 +100,20 @@ class FrameView:
     image: torch.Tensor
 
 
-def test_time_views(image: np.ndarray, scales: Sequence[float] = (1.0,), flip: bool = False, *,
+def test_time_views(image: np.ndarray, augmentations: Sequence[tuple[float, bool]] = ((1.0, False),), *,
                     max_long_side: Optional[float] = 1040.0, min_short_side: Optional[float] = None,
                     align_corners: bool = True, mean: Sequence[float] = IMAGENET_MEAN,
                     std: Sequence[float] = IMAGENET_STD) -> list[FrameView]:
-    """Every test-time copy of a frame in the reference order: [s1, s1 flipped, s2, s2 flipped, ...]."""
+    """The test-time copies of a frame, one per ``(scale, flip)`` pair, in the order given.
+
+    The order is defined once, by :attr:`aot_plus.inference.config.EvalConfig.augmentations`.
+    """
     height, width = image.shape[:2]
     views = []
-    for scale in scales:
+    for scale, mirrored in augmentations:
         size = eval_size(height, width, scale=scale, max_long_side=max_long_side, min_short_side=min_short_side,
                          align_corners=align_corners)
-        for mirrored in ((False, True) if flip else (False,)):
-            views.append(FrameView(scale, mirrored, prepare_frame(image, size, mirrored, mean, std)))
+        views.append(FrameView(scale, mirrored, prepare_frame(image, size, mirrored, mean, std)))
     return views
 
 

@@ -2,46 +2,37 @@
 
 Conventions (``data.md``, start): images are read with OpenCV and returned as RGB; masks are palette (or grey)
 PNGs whose pixel values are object ids (0 background, 1..K objects, 255 void); frame order is the
-lexicographic order of the file names; sequence lists hold one name per line.
+natural order of the file names (zero-padded names sort as text); sequence lists hold one name per line.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Union
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from aot_plus.data.errors import DatasetError
+from aot_plus.io import images
+from aot_plus.io.atomic import write_with
+from aot_plus.io.images import InputError
 
 PathLike = Union[str, os.PathLike]
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-MASK_MODES = ("P", "L")
-_JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
-_JPEG_TAIL = 1024
-"""A JPEG's end-of-image marker must lie in its last bytes (OpenCV silently decodes a truncated file)."""
+IMAGE_SUFFIXES = images.IMAGE_SUFFIXES
 
 
 def read_image(path: PathLike) -> np.ndarray:
-    """Read an image as ``[H, W, 3]`` float32 RGB in 0..255.
+    """Read an image as ``[H, W, 3]`` float32 RGB in 0..255 (:func:`aot_plus.io.read_rgb`).
 
     Raises:
-        DatasetError: the file is missing or cannot be decoded (including a truncated JPEG, which OpenCV would
-            decode with grey rows).
+        DatasetError: the file is missing or cannot be decoded (including a truncated JPEG or PNG, which OpenCV
+            would decode with grey rows).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"image {path} does not exist")
-    data = np.fromfile(path, dtype=np.uint8)
-    if data[:2].tobytes() == _JPEG_START and _JPEG_END not in data[-_JPEG_TAIL:].tobytes():
-        raise DatasetError(f"image {path} cannot be decoded: truncated JPEG (no end-of-image marker)")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if bgr is None:
-        raise DatasetError(f"image {path} cannot be decoded (corrupt or not an image)")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
+    try:
+        return images.read_rgb(path).astype(np.float32)
+    except InputError as err:
+        raise DatasetError(str(err)) from err
 
 
 def read_label(path: PathLike) -> np.ndarray:
@@ -50,17 +41,10 @@ def read_label(path: PathLike) -> np.ndarray:
     Raises:
         DatasetError: the file is missing, cannot be decoded, or is a colour (RGB) image whose ids are unknown.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"annotation {path} does not exist")
     try:
-        with Image.open(path) as image:
-            if image.mode not in MASK_MODES:
-                raise DatasetError(f"annotation {path}: expected a palette (P) or grey-scale (L) PNG of object "
-                                   f"ids, got mode {image.mode!r}")
-            return np.array(image, dtype=np.uint8)
-    except (OSError, SyntaxError) as err:
-        raise DatasetError(f"annotation {path} cannot be decoded: {err}") from err
+        return images.read_label(path)
+    except InputError as err:
+        raise DatasetError(str(err)) from err
 
 
 def read_list(path: PathLike) -> list[str]:
@@ -79,23 +63,18 @@ def read_list(path: PathLike) -> list[str]:
 
 
 def list_files(folder: PathLike, suffixes: tuple[str, ...]) -> list[str]:
-    """Sorted file names in ``folder`` whose suffix (case-insensitive) is one of ``suffixes``.
+    """File names in ``folder`` whose suffix (case-insensitive) is one of ``suffixes``, in natural order.
 
     Raises:
-        DatasetError: the folder is missing or holds no such file.
+        DatasetError: the folder is missing, holds no such file, or two files share a stem.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"folder {folder} does not exist")
-    names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file())
-    if not names:
-        raise DatasetError(f"folder {folder} holds no {'/'.join(suffixes)} file")
-    return names
+    try:
+        return [p.name for p in images.list_frames(folder, suffixes, what="folder")]
+    except InputError as err:
+        raise DatasetError(str(err)) from err
 
 
-def stem(name: str) -> str:
-    """A frame's stem: the file name up to its first dot (``00012.jpg`` -> ``00012``)."""
-    return name.split(".")[0]
+stem = images.frame_stem
 
 
 def check_same_size(image: np.ndarray, label: np.ndarray, image_path: PathLike, label_path: PathLike) -> None:
@@ -125,23 +104,7 @@ def write_label(path: PathLike, label: np.ndarray, palette: np.ndarray) -> None:
     label = np.ascontiguousarray(label, dtype=np.uint8)
     image = Image.frombytes("P", (label.shape[1], label.shape[0]), label.tobytes())
     image.putpalette(palette.astype(np.uint8).reshape(-1).tolist())
-    _atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
-
-
-def write_bytes(path: PathLike, data: bytes) -> None:
-    """Write raw bytes (an encoded image) atomically."""
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_bytes(data))
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_with(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 def require_dir(path: PathLike, what: str) -> Path:

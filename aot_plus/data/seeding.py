@@ -6,11 +6,11 @@ touches NumPy's, Python's or torch's global generators.
 """
 from __future__ import annotations
 
-import random
-
 import cv2
 import numpy as np
 import torch
+
+from aot_plus.distributed import seed_process
 
 
 def sample_rng(seed: int, stream: int, epoch: int, index: int) -> np.random.Generator:
@@ -32,6 +32,4 @@ def worker_init_fn(worker_id: int) -> None:
     The datasets never use the global generators; seeding them keeps third-party code in workers reproducible.
     """
     cv2.setNumThreads(0)
-    seed = torch.initial_seed() % 2**32
-    random.seed(seed)
-    np.random.seed(seed)
+    seed_process(torch.initial_seed() % 2**32, include_torch=False)

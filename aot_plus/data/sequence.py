@@ -1,9 +1,9 @@
 """The evaluation-side view of a video: frames, the labels given to the model, object ids, sizes.
 
-Object ids follow the reference reader (``data.md`` 5.2): walking the frames in order, every label frame
-appends the ids it introduces (ascending, 255 included) to the list of known ids, which starts as [0]. A label
-is delivered "squeezed": the id at position j of that list becomes j. For VOST, void in the first annotation is
-therefore tracked as an extra pseudo-object whose original id is 255.
+Object ids follow the reference reader (:class:`aot_plus.data.object_ids.ObjectIds`): walking the frames in
+order, every label frame appends the ids it introduces (ascending, 255 included) to the list of known ids, which
+starts as [0]. A label is delivered "squeezed": the id at position j of that list becomes j. For VOST, void in the
+first annotation is therefore tracked as an extra pseudo-object whose original id is 255.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PIL import Image
 
 from aot_plus.data.errors import DatasetError
 from aot_plus.data.io import read_image, read_label, stem
+from aot_plus.data.object_ids import ObjectIds
 
 
 class EvalSequence:
@@ -29,6 +30,8 @@ class EvalSequence:
         binarize: merge every object into id 1 (DAVIS 2016, Long Videos).
         output_height: results are written at this height (width ``ceil(w * h_out / h)``); None = original.
         sparse_frames: indices of the frames whose results the benchmark scores (YouTube-VOS all-frames mode).
+        label_objects: frame index -> the original ids the model is given from that frame's annotation (the other
+            ids become background); frames not listed give every id (LVOS annotates tracked objects too).
 
     Raises:
         DatasetError: no frame, no annotation for the first frame, or a listed annotation file is missing.
@@ -36,7 +39,8 @@ class EvalSequence:
 
     def __init__(self, name: str, frame_paths: Sequence[Path], label_paths: Mapping[int, Path], *,
                  binarize: bool = False, output_height: Optional[int] = None,
-                 sparse_frames: Optional[Sequence[int]] = None) -> None:
+                 sparse_frames: Optional[Sequence[int]] = None,
+                 label_objects: Optional[Mapping[int, Sequence[int]]] = None) -> None:
         if not frame_paths:
             raise DatasetError(f"sequence {name}: no frame to process")
         self.name = name
@@ -54,8 +58,9 @@ class EvalSequence:
         self.binarize = binarize
         self.output_height = output_height
         self.sparse_frames = None if sparse_frames is None else frozenset(sparse_frames)
+        self.label_objects = {int(i): tuple(int(v) for v in ids) for i, ids in (label_objects or {}).items()}
         self._size: Optional[tuple[int, int]] = None
-        self._ids: Optional[list[tuple[int, ...]]] = None
+        self._ids: Optional[list[ObjectIds]] = None
 
     def __len__(self) -> int:
         return len(self.frame_paths)
@@ -108,7 +113,8 @@ class EvalSequence:
         return image
 
     def raw_label(self, index: int) -> np.ndarray:
-        """The annotation of frame ``index`` with its original ids (binarised when ``binarize``).
+        """The annotation of frame ``index`` with its original ids (only ``label_objects[index]`` when listed;
+        binarised when ``binarize``).
 
         Raises:
             KeyError: the frame carries no annotation.
@@ -119,27 +125,30 @@ class EvalSequence:
         if label.shape != self.size:
             raise DatasetError(f"annotation {path} is {label.shape[1]}x{label.shape[0]} but image "
                                f"{self.frame_paths[index]} is {self.size[1]}x{self.size[0]} (width x height)")
+        if index in self.label_objects:
+            label = np.where(np.isin(label, self.label_objects[index]), label, 0).astype(np.uint8)
         return (label > 0).astype(np.uint8) if self.binarize else label
 
-    def _object_ids(self) -> list[tuple[int, ...]]:
+    def _object_ids(self) -> list[ObjectIds]:
         if self._ids is None:
-            known = [0]
+            known = ObjectIds()
             per_frame = []
             for index in range(len(self)):
                 if index in self.label_paths:
-                    known.extend(int(i) for i in np.unique(self.raw_label(index)) if int(i) not in known)
-                per_frame.append(tuple(known))
+                    known = known.copy()  # the lists of earlier frames stay as they were
+                    known.add(self.raw_label(index))
+                per_frame.append(known)
             self._ids = per_frame
         return self._ids
 
     def ids_at(self, index: int) -> tuple[int, ...]:
         """Original ids known after frame ``index``'s label, starting with 0: position j is squeezed id j."""
-        return self._object_ids()[index]
+        return tuple(self._object_ids()[index].ids)
 
     @property
     def object_ids(self) -> tuple[int, ...]:
         """Every original object id (0 excluded) in order of first appearance."""
-        return self._object_ids()[-1][1:]
+        return self.ids_at(len(self) - 1)[1:]
 
     def num_objects(self, index: int) -> int:
         """Number of objects known after frame ``index``'s label (the void pseudo-object included)."""
@@ -156,18 +165,11 @@ class EvalSequence:
         Raises:
             KeyError: the frame carries no annotation.
         """
-        raw = self.raw_label(index)
-        lut = np.zeros(256, dtype=np.uint8)
-        for squeezed, original in enumerate(self.ids_at(index)):
-            lut[original] = squeezed
-        return lut[raw]
+        return self._object_ids()[index].squeeze(self.raw_label(index))
 
     def original_ids(self, index: int) -> np.ndarray:
         """Lookup table ``[256]`` uint8 mapping squeezed ids to original ids (unknown -> 0), for writing."""
-        table = np.zeros(256, dtype=np.uint8)
-        ids = self.ids_at(index)
-        table[:len(ids)] = ids
-        return table
+        return self._object_ids()[index].restore_table()
 
 
 class EvalDataset(ABC):

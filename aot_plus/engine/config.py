@@ -13,11 +13,11 @@ class SessionConfig:
         mask_unused_ids: set the logits of identity channels above each group's object count to a large negative
             value before the softmax (aot-benchmark). False is the RMem/EMFS reference-compatible mode: every
             group is told it holds the maximum number of objects, so probability spreads over all identity
-            channels and the argmax may name an id without an object (``engine-and-memory.md`` 11.1).
+            channels and the argmax may name an id without an object (``docs/identities.md``).
         new_reference: what a reference frame added after the first does to the memories. ``append``
             (aot-benchmark): the frame becomes the newest long-term entry and the short-term memory, older
             memories stay. ``reset`` (RMem/EMFS evaluator): the memories restart from this frame and the policy's
-            statistics are cleared (``engine-and-memory.md`` 11.4).
+            statistics are cleared (``docs/memory-schedule.md``).
         short_term_skip: the short-term memory is the frame this many memory updates back (reference 1: the
             previous frame).
     """

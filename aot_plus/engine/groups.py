@@ -1,4 +1,4 @@
-"""Identity groups: videos with more objects than the model's identities (``engine-and-memory.md`` 11.2).
+"""Identity groups: videos with more objects than the model's identities (``docs/identities.md``).
 
 Objects ``1 .. K`` are split into groups of ``n = max_obj_num``: group ``g`` tracks ids ``g n + 1 .. g n + n``
 renumbered to ``1 .. n``. Each group runs its own propagation and memories; their probabilities are merged by the
@@ -7,10 +7,12 @@ reference's soft aggregation.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Sequence, Union
 
 import torch
 from torch import Tensor
+
+from aot_plus.models.layers.basic import large_negative
 
 IGNORE_LABEL = 255
 
@@ -23,6 +25,23 @@ def num_groups(num_objects: int, per_group: int) -> int:
 def group_object_count(num_objects: int, group: int, per_group: int) -> int:
     """Objects that group ``group`` actually tracks (the last group may hold fewer than ``per_group``)."""
     return max(min(num_objects - group * per_group, per_group), 0)
+
+
+def mask_unused_identities(logits: Tensor, object_counts: Union[int, Tensor]) -> Tensor:
+    """Silence the identity channels above each sample's object count (the reference's rule, in training and at
+    inference with ``session.mask_unused_ids``; ``docs/masking.md``).
+
+    Args:
+        logits: ``[B, 1 + n, H, W]`` identity logits (channel 0 = background).
+        object_counts: the object count of every sample, an int (same for all) or an int tensor ``[B]``.
+
+    Returns:
+        A new tensor: channels ``k > count`` hold :func:`~aot_plus.models.layers.basic.large_negative` of the
+        logits' dtype, the others are unchanged.
+    """
+    channels = torch.arange(logits.shape[1], device=logits.device).view(1, -1, 1, 1)
+    counts = object_counts.view(-1, 1, 1, 1) if isinstance(object_counts, Tensor) else object_counts
+    return logits.masked_fill(channels > counts, large_negative(logits.dtype))
 
 
 def group_label(label: Tensor, group: int, per_group: int) -> Tensor:

@@ -1,7 +1,7 @@
 """One video's inference loop: reference frame(s), propagation, decoding and memory updates.
 
-The session is the only code that wires the network, the memory bank and the eviction policy
-(``engine-and-memory.md`` sections 2-6):
+The session wires the network to one :class:`~aot_plus.engine.video_memory.VideoMemory` per identity group (the
+same memory state the training forward uses; ``docs/memory-schedule.md``):
 
     add_reference(image, mask)        frame 0 (and later references): memories from the frame itself
     probs = step(image)                propagate over the memories, decode, return probabilities
@@ -9,14 +9,14 @@ The session is the only code that wires the network, the memory bank and the evi
                                        ``gap`` frames, then the policy may evict one frame
 
 Objects beyond the model's identities are split into identity groups (:mod:`aot_plus.engine.groups`), each with
-its own bank and policy. Attention is recorded only when the policy will read it at this frame's insertion; the
+its own memory and policy. Evidence is recorded only when the policy will read it at this frame's insertion; the
 only host-device synchronisation per frame is the policy's own scoring.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,10 +24,11 @@ from torch import Tensor
 
 from aot_plus.engine.config import SessionConfig
 from aot_plus.engine.groups import (IGNORE_LABEL, group_label, group_object_count, group_probabilities,
-                                    merge_probabilities, num_groups)
+                                    mask_unused_identities, merge_probabilities, num_groups)
+from aot_plus.engine.video_memory import VideoMemory
 from aot_plus.memory import Evidence, EvictionPolicy, MemoryBank, MemoryConfig, build_policy, resolve_gap
 from aot_plus.memory.evidence import foreground_probability
-from aot_plus.models.layers.lstt import Memory, StackOutput
+from aot_plus.models.layers.lstt import StackOutput
 from aot_plus.models.vos import VOSModel
 
 logger = logging.getLogger(__name__)
@@ -42,20 +43,12 @@ class _Pending:
 
 
 class _Group:
-    """Memory state of one identity group."""
+    """One identity group: its memory state, object count and the frame waiting for :meth:`VideoSession.update`."""
 
-    def __init__(self, policy: EvictionPolicy) -> None:
-        self.bank = MemoryBank()
-        self.policy = policy
-        self.last_mem_step = -1
+    def __init__(self, memory: VideoMemory) -> None:
+        self.memory = memory
         self.num_objects = 0
-        self.short_history: list[list[Memory]] = []
         self.pending: Optional[_Pending] = None
-
-    def set_short_term(self, entries: list[Memory], skip: int) -> None:
-        """Push one frame's short-term entries; the memory is the entry ``skip`` updates back."""
-        self.short_history = (self.short_history + [entries])[-skip:]
-        self.bank.set_short_term(self.short_history[0])
 
 
 class VideoSession:
@@ -66,19 +59,22 @@ class VideoSession:
         memory: bank bounds, long-term gap and eviction policy.
         cfg: session settings (identity masking, later references, short-term skip).
         num_frames: length of the video; needed when the gap follows the per-sequence rule.
+        bank_factory: makes the storage of each group's memory (default :class:`~aot_plus.memory.MemoryBank`).
+
+    The policy's ``auto`` constants are resolved from ``model.family`` (a config already resolved is kept).
     """
 
     def __init__(self, model: VOSModel, memory: MemoryConfig, cfg: SessionConfig = SessionConfig(),
-                 num_frames: Optional[int] = None) -> None:
+                 num_frames: Optional[int] = None, bank_factory: Callable[[], MemoryBank] = MemoryBank) -> None:
         self.model = model
-        self.memory_cfg = memory
+        self.memory_cfg = memory.resolve(model.family)
         self.cfg = cfg
         self.gap = resolve_gap(memory, num_frames)
+        self.bank_factory = bank_factory
         self._groups: list[_Group] = []
         self._frame_idx = -1
         self._num_objects = 0
         self._input_size: Optional[tuple[int, int]] = None
-        self._num_layers = len(model.LSTT.layers)
 
     @property
     def frame_idx(self) -> int:
@@ -98,21 +94,26 @@ class VideoSession:
     @property
     def kept_frames(self) -> tuple[int, ...]:
         """Frame indices in the long-term memory (first group), in bank order."""
-        return self._groups[0].bank.frame_ids if self._groups else ()
+        return self._groups[0].memory.frame_ids if self._groups else ()
 
     @property
     def kept_frames_per_group(self) -> list[tuple[int, ...]]:
         """Frame indices in the long-term memory of every identity group."""
-        return [group.bank.frame_ids for group in self._groups]
+        return [group.memory.frame_ids for group in self._groups]
+
+    @property
+    def memories(self) -> list[VideoMemory]:
+        """The memory state of every identity group."""
+        return [group.memory for group in self._groups]
 
     @property
     def policies(self) -> list[EvictionPolicy]:
         """The eviction policy of every identity group (e.g. to read ``last_scores``)."""
-        return [group.policy for group in self._groups]
+        return [group.memory.policy for group in self._groups]
 
     def memory_bytes(self) -> int:
         """Bytes held by the long-term memories of all groups."""
-        return sum(group.bank.nbytes() for group in self._groups)
+        return sum(group.memory.bank.nbytes() for group in self._groups)
 
     def reset(self) -> None:
         """Forget everything (a new video)."""
@@ -147,20 +148,17 @@ class VideoSession:
         feats = self.model.encode(image)
         per_group = self.model.max_obj_num
         while len(self._groups) < num_groups(self._num_objects, per_group):
-            self._groups.append(_Group(build_policy(self.memory_cfg)))
+            self._groups.append(_Group(VideoMemory(build_policy(self.memory_cfg), self.gap,
+                                                   self.cfg.short_term_skip, self.bank_factory())))
         for index, group in enumerate(self._groups):
             onehot = self._onehot(group_label(label, index, per_group))
-            # Reference quirk (engine-and-memory.md 2): the ignore map of a reference label is dropped.
+            # Reference quirk (docs/reference-behaviours.md): the ignore map of a reference label is dropped.
             id_emb = self.model.embed_identity(self.model.identity_map(onehot))
             stack = self.model.propagate(feats, id_emb=id_emb)
             long_entries, short_entries = self.model.memorize(stack, id_emb)
-            if len(group.bank) and self.cfg.new_reference == "reset":
-                group.bank.clear()
-                group.policy.reset()
-                group.short_history = []
-            group.bank.append(frame_idx, long_entries)
-            group.set_short_term(short_entries, self.cfg.short_term_skip)
-            group.last_mem_step = frame_idx
+            if len(group.memory) and self.cfg.new_reference == "reset":
+                group.memory.reset()
+            group.memory.write_reference(frame_idx, long_entries, short_entries)
             group.num_objects = group_object_count(self._num_objects, index, per_group)
             group.pending = None
         self._frame_idx = frame_idx
@@ -225,42 +223,27 @@ class VideoSession:
             self._memorize(group, self.model.embed_identity(id_map))
 
     def _propagate_group(self, group: _Group, feats: list[Tensor]) -> tuple[Tensor, _Pending]:
-        inserting = self._frame_idx - group.last_mem_step >= self.gap
-        needs = group.policy.needs if inserting and group.policy.needs_evidence(len(group.bank) + 1) else frozenset()
-        long_memories = [group.bank.layer(i) for i in range(self._num_layers)]
-        short_memories = [group.bank.short_term(i) for i in range(self._num_layers)]
-        stack = self.model.propagate(feats, long_memories, short_memories, need_mass="attention" in needs)
+        memory = group.memory
+        needs = memory.evidence_needed(self._frame_idx)
+        stack = self.model.propagate(feats, memory.long_term(), memory.short_term(),
+                                     need_mass="attention" in needs, need_keys="keys" in needs)
         logits = self.model.decode(feats, stack)
         if self.cfg.mask_unused_ids and group.num_objects < self.model.max_obj_num:
-            fill = -1e10 if logits.dtype == torch.float32 else -1e4
-            logits = logits.clone()
-            logits[:, group.num_objects + 1:] = fill
+            logits = mask_unused_identities(logits, group.num_objects)
         evidence = None
         if needs:
-            keys = None
-            if "keys" in needs:
-                tpe = self.model.temporal_pe(long_memories[0][0].shape[0])
-                keys = long_memories[0][0] if tpe is None else tpe.add_to_keys(long_memories[0][0])
             evidence = Evidence(
                 attention_mass=stack.mass[0] if stack.mass is not None else None,
                 foreground=(foreground_probability(logits, tuple(feats[-1].shape[-2:]))
                             if "foreground" in needs else None),
-                keys=keys)
+                keys=stack.keys)
         return logits, _Pending(stack, evidence)
 
     def _memorize(self, group: _Group, id_emb: Tensor) -> None:
         pending = group.pending
         long_entries, short_entries = self.model.memorize(pending.stack, id_emb)
-        group.set_short_term(short_entries, self.cfg.short_term_skip)
         group.pending = None
-        if self._frame_idx - group.last_mem_step < self.gap:
-            return
-        group.last_mem_step = self._frame_idx
-        group.bank.append(self._frame_idx, long_entries)
-        position = group.policy.after_insert(group.bank.frame_ids, pending.evidence)
-        if position is not None:
-            evicted = group.bank.remove(position)
-            logger.debug("frame %d inserted, frame %d evicted (position %d)", self._frame_idx, evicted, position)
+        group.memory.write(self._frame_idx, long_entries, short_entries, pending.evidence)
 
     def _onehot(self, label: Tensor) -> Tensor:
         ids = torch.arange(self.model.max_obj_num + 1, device=label.device).view(1, -1, 1, 1)

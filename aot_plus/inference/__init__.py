@@ -1,4 +1,4 @@
-"""Inference on videos: the ``eval`` config, the per-video segmenter, dataset evaluation and result writing.
+"""Inference on videos: the ``eval`` config, the per-video predictor, dataset evaluation and result writing.
 
 The public names are imported lazily, so reading the config schema (which imports :mod:`.config`) does not load
 the networks.
@@ -10,8 +10,9 @@ from typing import Any
 
 _EXPORTS = {
     "EvalConfig": "aot_plus.inference.config",
-    "VideoSegmenter": "aot_plus.inference.segmenter",
-    "FrameResult": "aot_plus.inference.segmenter",
+    "VideoPredictor": "aot_plus.inference.predictor",
+    "FrameOutput": "aot_plus.inference.frame_output",
+    "FrameSource": "aot_plus.inference.frame_source",
     "load_model": "aot_plus.inference.model_loading",
     "EvalJob": "aot_plus.inference.runner",
     "evaluate_dataset": "aot_plus.inference.runner",

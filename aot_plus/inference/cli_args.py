@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from aot_plus.config.cli import add_config_arguments, config_from_args
+from aot_plus.io.atomic import OutputError
 from aot_plus.models.checkpoint import CheckpointError
 from evaluation import EvaluationError
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*=")
 
 #: Errors caused by bad input (files, config, data): reported as one ``error: ...`` line, no traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, CheckpointError, EvaluationError)
+USER_ERRORS = (ValueError, FileNotFoundError, CheckpointError, EvaluationError, OutputError)
 
 #: ``--ckpt`` value that keeps the freshly initialised weights (debugging and tests only).
 NO_CHECKPOINT = "none"
@@ -56,6 +57,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", action="store_true", default=None,
                         help="also run horizontally flipped copies and average the probabilities")
     parser.add_argument("--scales", type=float, nargs="+", help="test-time scale factors, e.g. 1.0 1.2")
+    parser.add_argument("--force-output", action="store_true",
+                        help="write into an output folder that holds other files or overlaps an input (files of "
+                             "the names written are replaced; nothing else is deleted)")
 
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:

@@ -23,20 +23,25 @@ class EvalConfig:
         amp: run the networks under CUDA autocast (off in the reference evaluation; ignored on CPU).
         amp_dtype: autocast dtype when ``amp`` is on.
         session: per-video engine settings (identity masking, later references); the defaults leave unused
-            identities unmasked as RMem/EMFS do (``engine-and-memory.md`` 11.1).
+            identities unmasked as RMem/EMFS do (``docs/identities.md``).
         strict_load: load checkpoints strictly (every key must match).
         checkpoint_entry: dict entry of the checkpoint file holding the weights (e.g. ``ema``); None tries
             ``state_dict``, then ``model``, then the file itself.
         write_first_frame: write frame 0's file (a copy of the first annotation for dataset runs).
+        output_layout: ``palette``: one palette PNG of object ids per frame (``<seq>/<frame>.png``, what the
+            metrics read); ``per_object``: one folder per object of 0/1 palette PNGs (``<seq>/<id:03d>/<frame>.png``,
+            the SA-V layout; no metric reads it).
         skip_finished: skip sequences whose result folder already exists (resume).
         metric: score the results after inference: ``auto`` (VOST J/J_tr for VOST, J&F for DAVIS and Long
-            Videos, nothing for YouTube-VOS, whose validation labels are not public), ``vost``, ``jf`` or ``none``.
+            Videos, LVOS J&F for LVOS, nothing for YouTube-VOS, whose validation labels are not public), ``vost``,
+            ``jf``, ``lvos`` or ``none``.
         metric_workers: processes scoring sequences in the metric (0 = the CPU count, at most 8).
         writer_threads: background threads writing PNG files while the next frame is computed.
+        read_ahead_frames: frames read and prepared (resized, normalised, copied to the device) in a background
+            thread ahead of the frame being segmented; the only frames held besides the current one.
         num_threads: torch CPU threads per process (None keeps torch's default).
         dist_timeout_s: how long ranks wait for each other at the final barrier (long videos take long).
         seed: seed of Python, NumPy and torch at start-up (inference itself has no randomness).
-        debug_frame_delay_s: sleep this long after every frame; a test hook for interrupting a run mid-sequence.
         overlay_alpha: opacity of the object colours in predict's overlay video.
         overlay_fps: frame rate of the overlay video when the input is a folder of frames.
         empty_mask_warn_frames: predict warns once per object when the model predicts no pixel of it for this
@@ -55,14 +60,15 @@ class EvalConfig:
     strict_load: bool = True
     checkpoint_entry: Optional[str] = None
     write_first_frame: bool = True
+    output_layout: Literal["palette", "per_object"] = "palette"
     skip_finished: bool = True
-    metric: Literal["auto", "vost", "jf", "none"] = "auto"
+    metric: Literal["auto", "vost", "jf", "lvos", "none"] = "auto"
     metric_workers: int = 0
     writer_threads: int = 2
+    read_ahead_frames: int = 2
     num_threads: Optional[int] = None
     dist_timeout_s: int = 7 * 24 * 3600
     seed: int = 0
-    debug_frame_delay_s: float = 0.0
     overlay_alpha: float = 0.5
     overlay_fps: float = 10.0
     empty_mask_warn_frames: int = 10
@@ -79,6 +85,8 @@ class EvalConfig:
             raise ValueError(f"eval.overlay_alpha must lie in [0, 1], got {self.overlay_alpha}")
         if self.empty_mask_warn_frames < 0:
             raise ValueError(f"eval.empty_mask_warn_frames must be >= 0, got {self.empty_mask_warn_frames}")
+        if self.read_ahead_frames < 1:
+            raise ValueError(f"eval.read_ahead_frames must be >= 1, got {self.read_ahead_frames}")
         if self.writer_threads < 0 or self.metric_workers < 0:
             raise ValueError("eval.writer_threads and eval.metric_workers must be >= 0")
 

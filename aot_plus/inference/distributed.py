@@ -1,23 +1,17 @@
 """Sharding sequences over processes started by torchrun, and choosing each process's device.
 
-Ranks exchange only small Python objects (the list of sequences to do is computed by every rank; the timing
-totals are gathered at the end), so the process group always uses the gloo backend, on CPU and GPU alike.
+The process group itself is joined through :mod:`aot_plus.distributed` (gloo: ranks exchange only small Python
+objects, the list of sequences to do is computed by every rank and the timing totals are gathered at the end).
 """
 from __future__ import annotations
 
-import datetime
-import logging
-import random
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
-import numpy as np
 import torch
-import torch.distributed as dist
 
+from aot_plus.distributed import seed_process
 from aot_plus.launch import launch_ranks, resolve_device
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,34 +32,6 @@ def dist_info_from_env() -> DistInfo:
     """Read ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` as torchrun sets them."""
     rank, world_size, local_rank = launch_ranks()
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank)
-
-
-def init_distributed(info: DistInfo, timeout_s: int) -> None:
-    """Join the gloo process group when launched with more than one process (no-op otherwise)."""
-    if info.world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("gloo", rank=info.rank, world_size=info.world_size,
-                                timeout=datetime.timedelta(seconds=timeout_s))
-
-
-def shutdown_distributed() -> None:
-    """Leave the process group if one was joined."""
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def barrier() -> None:
-    """Wait for every rank (no-op in a single process)."""
-    if dist.is_initialized():
-        dist.barrier()
-
-
-def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
-    """Every rank's ``obj``, in rank order, on every rank (``[obj]`` in a single process)."""
-    if not dist.is_initialized():
-        return [obj]
-    out: list[Any] = [None] * info.world_size
-    dist.all_gather_object(out, obj)
-    return out
 
 
 def shard(sizes: Sequence[int], world_size: int) -> list[list[int]]:
@@ -107,8 +73,6 @@ def select_device(name: str, info: DistInfo) -> torch.device:
 
 def configure_process(seed: int, num_threads: Optional[int]) -> None:
     """Seed Python, NumPy and torch, and set torch's CPU threads (None keeps torch's default)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    seed_process(seed)
     if num_threads:
         torch.set_num_threads(num_threads)

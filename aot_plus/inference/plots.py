@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from aot_plus.io.atomic import write_text
 from aot_plus.viz.plots import plot_j_over_time, plot_memory_timeline, plot_sequence_timeline
 from evaluation.metrics import tail_start
 
@@ -42,9 +42,7 @@ def _read_json(path: Path, keys: Sequence[str]) -> dict:
 
 
 def _write_json(path: Path, data: Any) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data))
     return path
 
 

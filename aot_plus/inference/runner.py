@@ -1,11 +1,12 @@
 """Dataset inference: every sequence of a split, sharded over torchrun ranks, resumable, then the metric.
 
-Flow (``evaluation.md`` Part A, with the reference's quirks kept where they change results):
+Flow (``docs/benchmarks.md``, with the reference's quirks kept where they change results):
 
 1. every rank lists the sequences without a finished result folder, then all ranks meet at a barrier (so no
    rank sees another's fresh results while listing) and split the list by frame count (:func:`shard`);
-2. each rank loads the model once and segments its sequences with :class:`VideoSegmenter`, writing PNGs through
-   a :class:`SequenceWriter` (a sequence folder appears only when complete);
+2. each rank loads the model once and segments its sequences with one :class:`VideoPredictor` (a sequence is
+   one ``init_state``, its annotations ``add_label_map`` calls), writing PNGs through a :class:`SequenceWriter`
+   (a sequence folder appears only when complete);
 3. ranks exchange their timing totals; rank 0 logs the summary, runs the metric and returns its report.
 """
 from __future__ import annotations
@@ -22,23 +23,23 @@ import evaluation
 from aot_plus.config import save_config, to_dict
 from aot_plus.data.build import build_eval_dataset
 from aot_plus.data.sequence import EvalSequence
-from aot_plus.inference.distributed import (DistInfo, barrier, configure_process, dist_info_from_env, gather_objects,
-                                            init_distributed, select_device, shard, shutdown_distributed)
+from aot_plus.distributed import all_gather_objects, barrier, cleanup, join_process_group
+from aot_plus.inference.benchmarks import BENCHMARKS, EVALUATOR_METRICS
+from aot_plus.inference.distributed import DistInfo, configure_process, dist_info_from_env, select_device, shard
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
-from aot_plus.inference.segmenter import VideoSegmenter
+from aot_plus.inference.predictor import VideoPredictor
 from aot_plus.inference.stats import (PeakMemory, RunStats, SequenceStats, format_run, format_sequence,
                                       write_run_stats)
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("vost", "davis", "youtubevos", "long_videos")
+DATASETS = tuple(BENCHMARKS)
 #: Which metric ``eval.metric=auto`` runs per dataset (None: no public labels to score against).
-AUTO_METRIC: dict[str, Optional[str]] = {"vost": "j", "davis": "jf", "long_videos": "jf", "youtubevos": None}
+AUTO_METRIC: dict[str, Optional[str]] = {name: b.auto_metric for name, b in BENCHMARKS.items()}
 #: The config key holding each dataset's root folder.
-ROOT_KEYS = {"vost": "data.vost.root", "davis": "data.davis.root", "youtubevos": "data.youtubevos.root",
-             "long_videos": "data.long_videos_root"}
+ROOT_KEYS = {name: b.root_key for name, b in BENCHMARKS.items()}
 
 #: Called on rank-local progress: ``(sequence name, frames done, frames in the sequence)``.
 FrameCallback = Callable[[str, int, int], None]
@@ -49,7 +50,7 @@ class EvalJob:
     """One evaluation run.
 
     Attributes:
-        dataset: ``vost``, ``davis``, ``youtubevos`` or ``long_videos``.
+        dataset: a name of :data:`aot_plus.inference.benchmarks.BENCHMARKS` (``vost``, ``davis``, ``lvos``...).
         split: split name (``val``).
         output: results folder (YouTube-VOS results go to ``<output>/Annotations``).
         checkpoint: weights file, or None to keep the initialisation (debugging only).
@@ -85,56 +86,78 @@ def _frames(sequence: EvalSequence):
         yield sequence.load_image(index)
 
 
-def segment_sequence(segmenter: VideoSegmenter, sequence: EvalSequence, layout: ResultsLayout, cfg: Any,
+def segment_sequence(predictor: VideoPredictor, sequence: EvalSequence, layout: ResultsLayout, cfg: Any,
                      meter: PeakMemory, on_frame: Optional[FrameCallback] = None,
                      plots: Optional[Path] = None) -> SequenceStats:
     """Segment one sequence and publish its folder of PNGs (atomically).
 
     Frame 0's file is a copy of the first annotation (the reference), or the binarised / resized mask written with
-    the prediction palette when the dataset binarises objects or writes results at another size. With ``plots``
-    (a folder), the memory timeline of the sequence is written there as JSON and PNG.
+    the prediction palette when the dataset binarises objects or writes results at another size. With
+    ``eval.output_layout=per_object`` every object gets its own folder of 0/1 PNGs instead (SA-V layout). With
+    ``plots`` (a folder), the memory timeline of the sequence is written there as JSON and PNG.
     """
     meter.reset()
-    labels = {index: sequence.raw_label(index) for index in sequence.label_paths}
+    predictor.init_state(_frames(sequence), num_frames=len(sequence), output_size=sequence.output_size)
+    for index in sequence.label_paths:
+        predictor.add_label_map(index, sequence.raw_label(index))
     stems = sequence.stems
-    copy_first = not sequence.binarize and sequence.output_size == sequence.size
+    per_object = cfg.eval.output_layout == "per_object"
+    copy_first = not sequence.binarize and sequence.output_size == sequence.size and not per_object
     frames, seconds = 0, 0.0
     timeline: list[tuple[int, ...]] = []
-    with SequenceWriter(layout, sequence.name, threads=cfg.eval.writer_threads) as writer:
-        for result in segmenter.run(_frames(sequence), labels, len(sequence), sequence.output_size):
-            timeline.append(result.kept_frames)
-            if result.index == 0:
-                if cfg.eval.write_first_frame:
+    try:
+        with SequenceWriter(layout, sequence.name, threads=cfg.eval.writer_threads) as writer:
+            for result in predictor.propagate_in_video():
+                timeline.append(predictor.kept_frames)
+                stem = stems[result.frame_idx]
+                if result.frame_idx > 0:
+                    writer.write_result(stem, result, per_object)
+                    frames += 1
+                    seconds += predictor.last_frame_seconds
+                elif cfg.eval.write_first_frame:
                     if copy_first:
-                        writer.copy(stems[0], sequence.first_label_path)
+                        writer.copy(stem, sequence.first_label_path)
                     else:
-                        writer.write(stems[0], result.mask)
-            else:
-                writer.write(stems[result.index], result.mask)
-                frames += 1
-                seconds += result.seconds
-            if on_frame is not None:
-                on_frame(sequence.name, result.index + 1, len(sequence))
+                        writer.write_result(stem, result, per_object)
+                if on_frame is not None:
+                    on_frame(sequence.name, result.frame_idx + 1, len(sequence))
+    finally:
+        predictor.close()
     if plots is not None:
         write_memory_timeline(plots, sequence.name, cfg.memory.policy.name, timeline, stems)
     return SequenceStats(sequence.name, frames, seconds, meter.peak_bytes())
 
 
+def resolve_metric(cfg: Any, job: EvalJob) -> Optional[str]:
+    """The metric ``eval.metric`` asks for on this dataset (None: none).
+
+    Raises:
+        ValueError: a metric with ``eval.output_layout=per_object``, which the metrics cannot read.
+    """
+    metric = AUTO_METRIC[job.dataset] if cfg.eval.metric == "auto" else cfg.eval.metric
+    metric = None if metric == "none" else metric
+    if metric is not None and cfg.eval.output_layout == "per_object":
+        raise ValueError(f"eval.output_layout=per_object writes one folder per object, which the {metric} metric "
+                         "cannot read: set eval.metric=none (or eval.output_layout=palette)")
+    return metric
+
+
 def run_metric(cfg: Any, job: EvalJob) -> Optional[Any]:
     """Score the results with the metric chosen by ``eval.metric``; returns the evaluation report or None."""
-    metric = AUTO_METRIC[job.dataset] if cfg.eval.metric == "auto" else cfg.eval.metric
-    if metric in (None, "none"):
+    metric = resolve_metric(cfg, job)
+    if metric is None:
         log.info("no metric for %s (eval.metric=%s)", job.dataset, cfg.eval.metric)
         return None
     workers = cfg.eval.metric_workers or min(os.cpu_count() or 1, 8)
-    options = evaluation.EvaluationOptions(subset=job.split, metric="j" if metric in ("j", "vost") else "jf", workers=workers)
+    options = evaluation.EvaluationOptions(subset=job.split, metric=EVALUATOR_METRICS[metric], workers=workers,
+                                           **BENCHMARKS[job.dataset].metric_options(cfg))
     report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
     return report
 
 
 #: Config entries that change the masks; finished sequences computed with other values should not be reused.
 RESULT_KEYS = (("model",), ("memory",), ("eval", "flip"), ("eval", "scales"), ("eval", "max_long_side"),
-               ("eval", "session"), ("eval", "amp"), ("data", "mean"), ("data", "std"))
+               ("eval", "session"), ("eval", "amp"), ("eval", "output_layout"), ("data", "mean"), ("data", "std"))
 
 
 def _result_settings(tree: dict) -> dict:
@@ -185,14 +208,16 @@ def evaluate_dataset(cfg: Any, job: EvalJob, on_frame: Optional[FrameCallback] =
         The metric report on rank 0 when a metric ran, else None.
     """
     info = info or dist_info_from_env()
-    init_distributed(info, cfg.eval.dist_timeout_s)
+    # Ranks exchange only small Python objects, so evaluation uses gloo on CPU and GPU alike.
+    join_process_group(info.rank, info.world_size, "gloo", cfg.eval.dist_timeout_s)
     try:
         return _evaluate(cfg, job, info, on_frame)
     finally:
-        shutdown_distributed()
+        cleanup()
 
 
 def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCallback]) -> Optional[Any]:
+    resolve_metric(cfg, job)  # a layout the metric cannot read fails before any work
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
     device = select_device(cfg.eval.device, info)
     dataset = build_eval_dataset(job.dataset, cfg.data, job.split)
@@ -218,12 +243,12 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
     results: list[SequenceStats] = []
     plots = plots_dir(job.output) if cfg.eval.plots else None
     if mine:
-        segmenter = VideoSegmenter(load_model(cfg, job.checkpoint), cfg, device)
+        predictor = VideoPredictor(load_model(cfg, job.checkpoint), cfg, device)
         for position, sequence in enumerate(mine, start=1):
-            stats = segment_sequence(segmenter, sequence, layout, cfg, meter, on_frame, plots)
+            stats = segment_sequence(predictor, sequence, layout, cfg, meter, on_frame, plots)
             results.append(stats)
             log.info("rank %d %s", info.rank, format_sequence(stats, position, len(mine), meter.kind))
-    totals = gather_objects(RunStats.of(results), info)
+    totals = all_gather_objects(RunStats.of(results))
     barrier()
     if not info.is_main:
         return None

@@ -12,10 +12,13 @@ import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    from aot_plus.inference.frame_output import FrameOutput
 
 PathLike = Union[str, os.PathLike]
 log = logging.getLogger(__name__)
@@ -108,13 +111,19 @@ class SequenceWriter:
         name: sequence name (the folder name).
         threads: background writer threads (0 writes synchronously).
         max_pending: at most this many frames wait in memory; :meth:`write` blocks beyond it.
+        merge: the final folder may hold files this writer must keep (the user's own, in a folder the user let
+            a tool write into): frames are written into ``<final>/.partial/`` and moved into the final folder one
+            by one on commit, replacing only files of the same names; nothing else there is touched.
     """
 
-    def __init__(self, layout: ResultsLayout, name: str, threads: int = 2, max_pending: int = 8) -> None:
+    def __init__(self, layout: ResultsLayout, name: str, threads: int = 2, max_pending: int = 8,
+                 merge: bool = False) -> None:
         self.layout = layout
         self.name = name
-        self.tmp = layout.partial_dir(name)
+        self.merge = merge
         self.final = layout.sequence_dir(name)
+        self.tmp = self.final / PARTIAL_DIR if merge else layout.partial_dir(name)
+        self.names: list[str] = []
         if self.tmp.exists():
             log.info("removing the unfinished folder %s of an interrupted run", self.tmp)
             shutil.rmtree(self.tmp)
@@ -147,6 +156,21 @@ class SequenceWriter:
         self._submit(save_palette_png, self.tmp / f"{stem}.png", label)
         self.written += 1
 
+    def write_objects(self, stem: str, obj_ids: Sequence[int], label: np.ndarray) -> None:
+        """Queue ``<id:03d>/<stem>.png`` for every object: 0/1 palette PNGs of its pixels (SA-V layout)."""
+        for obj_id in obj_ids:
+            folder = self.tmp / f"{obj_id:03d}"
+            folder.mkdir(exist_ok=True)
+            self._submit(save_palette_png, folder / f"{stem}.png", (label == obj_id).astype(np.uint8))
+        self.written += 1
+
+    def write_result(self, stem: str, result: "FrameOutput", per_object: bool = False) -> None:
+        """Queue a predictor's frame: one palette PNG of ids, or with ``per_object`` one PNG per object."""
+        if per_object:
+            self.write_objects(stem, result.obj_ids, result.label)
+        else:
+            self.write(stem, result.label)
+
     def copy(self, stem: str, source: PathLike) -> None:
         """Copy a file (the first frame's annotation) verbatim as ``<stem>.png``."""
         self._submit(shutil.copyfile, source, self.tmp / f"{stem}.png")
@@ -163,8 +187,20 @@ class SequenceWriter:
             raise failed[0]
 
     def commit(self) -> Path:
-        """Wait for every queued file, then move the folder into place (replacing an older result)."""
+        """Wait for every queued file, then move the folder into place (replacing an older result).
+
+        With ``merge``, move the files into the final folder instead (see the class doc); :attr:`names` lists
+        them.
+        """
         self._drain()
+        self.names = sorted(p.relative_to(self.tmp).as_posix() for p in self.tmp.rglob("*") if p.is_file())
+        if self.merge:
+            for name in self.names:
+                target = self.final / name
+                target.parent.mkdir(exist_ok=True)  # a per-object folder (``write_objects``)
+                os.replace(self.tmp / name, target)
+            shutil.rmtree(self.tmp)  # only the emptied per-object folders are left in it
+            return self.final
         old: Optional[Path] = None
         if self.final.exists():
             old = self.tmp.with_name(self.tmp.name + ".old")

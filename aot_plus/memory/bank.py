@@ -5,9 +5,9 @@ Layout (private; read it only through :meth:`MemoryBank.layer` and :meth:`Memory
 * The long-term memory holds ``T`` frames in *bank order*: the reference frame(s) first, then the inserted frames
   in insertion order (new frames go to the end; the temporal positional embedding and eviction positions index
   this order). ``frame_ids[i]`` is the video frame index of position ``i``.
-* Per transformer layer the model defines a fixed tuple of *slots* (AOT: ``(K, V)``; DeAOT: ``(K, V, None,
-  IDV)``); a slot may be None for every frame. One frame's entry of a slot is a tensor of any fixed shape,
-  typically ``[L, B, C]``; :meth:`MemoryBank.layer` returns each slot stacked over frames, ``[T, L, B, C]``.
+* Per transformer layer the model defines a fixed tuple of *slots* (AOT: ``(K, V)``; DeAOT: ``(K, V, IDV)``); a
+  slot may be None for every frame. One frame's entry of a slot is a tensor of any fixed shape, typically
+  ``[L, B, C]``; :meth:`MemoryBank.layer` returns each slot stacked over frames, ``[T, L, B, C]``.
 * The stacked tensors are built lazily and cached until the next :meth:`append`, :meth:`remove` or :meth:`clear`,
   so frames propagated between two insertions reuse one tensor and an insertion followed by an eviction costs one
   copy. After stacking, the per-frame entries are views into the stacked tensor, so memory is not duplicated. All
@@ -21,7 +21,10 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
+#: One frame's memory entries of one layer, as a model's ``memorize`` returns them (a tuple of slots).
 LayerEntries = Sequence[Optional[Tensor]]
+#: One layer's memory as the transformer layers read it: per slot the tensor (long-term: stacked over frames) or
+#: None. The models import this type; it is the one name for it.
 LayerMemory = tuple[Optional[Tensor], ...]
 
 

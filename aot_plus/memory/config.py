@@ -5,10 +5,11 @@ here.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
-from aot_plus.memory.policies import PolicyConfig
+from aot_plus.memory.policies import ModelFamily, PolicyConfig
 from aot_plus.memory.policies.emfs import EMFSConfig
 from aot_plus.memory.policies.fifo import FifoConfig
 from aot_plus.memory.policies.relevance import RelevanceConfig
@@ -18,7 +19,7 @@ from aot_plus.memory.policies.unbounded import UnboundedConfig
 
 @dataclass(frozen=True)
 class LongTermGapConfig:
-    """How often a frame enters the long-term memory: frames 0, gap, 2 * gap, ... (``engine-and-memory.md`` 5).
+    """How often a frame enters the long-term memory: frames 0, gap, 2 * gap, ... (``docs/memory-schedule.md``).
 
     Attributes:
         mode: ``fixed`` uses ``value``; ``per_sequence`` is the reference evaluator's rule
@@ -65,6 +66,11 @@ class MemoryConfig:
             raise ValueError(f"memory.max_recent_frames must be >= 1 or null (unbounded), got {self.max_recent_frames}")
         if isinstance(self.long_term_gap, int):
             object.__setattr__(self, "long_term_gap", LongTermGapConfig(mode="fixed", value=self.long_term_gap))
+
+    def resolve(self, family: ModelFamily) -> "MemoryConfig":
+        """This config with the policy's ``auto`` constants set to the model family's reference values."""
+        policy = self.policy.resolve(family)
+        return self if policy is self.policy else dataclasses.replace(self, policy=policy)
 
     @property
     def capacity(self) -> Optional[int]:

@@ -1,6 +1,6 @@
 """What an eviction policy may read about the frame just propagated, and the helpers that compute it.
 
-Shapes follow ``engine-and-memory.md``: ``L = h * w`` tokens of the encoder (stride-16) grid in row-major order,
+Shapes (``docs/memory-policies.md``): ``L = h * w`` tokens of the encoder (stride-16) grid in row-major order,
 ``T`` memory frames in bank order (the frames the current frame was propagated against, *before* its insertion),
 ``B`` the batch (1 at evaluation), ``C`` channels.
 
@@ -81,7 +81,7 @@ def foreground_probability(logits: Tensor, grid_size: tuple[int, int]) -> Tensor
     """Foreground probability of the current frame at the encoder grid.
 
     The decoder logits (stride 4, after any identity masking) are resized bilinearly with ``align_corners=True``
-    to the grid, whatever the model's own setting (``engine-and-memory.md`` 7.3), softmaxed over the identity
+    to the grid, whatever the model's own setting (``docs/memory-policies.md``), softmaxed over the identity
     channels, and ``1 - p(background)`` is taken.
 
     Args:
@@ -102,7 +102,7 @@ def relevance(attention_mass: Tensor, foreground: Tensor) -> Tensor:
     """Foreground-weighted attention share of each memory frame, normalised to sum 1 (float32).
 
     ``r_i = sum_p fg(p) * A[p, i]`` and ``a_i = r_i / sum_j r_j``. If the foreground is exactly 0 everywhere the
-    result is NaN, as in the reference (``engine-and-memory.md`` 12.13).
+    result is NaN, as in the reference (``docs/memory-policies.md``).
 
     Args:
         attention_mass: ``(L, T)``, see :func:`frame_attention_mass`.

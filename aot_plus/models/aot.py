@@ -1,4 +1,4 @@
-"""AOT: encoder + Long Short-Term Transformer + FPN decoder (``model.md`` sections 2-8, 11)."""
+"""AOT: encoder + Long Short-Term Transformer + FPN decoder (``docs/model.md``)."""
 from __future__ import annotations
 
 from typing import Literal, Optional, Sequence
@@ -7,7 +7,8 @@ from torch import Tensor, nn
 
 from aot_plus.models.decoder import FPNSegmentationHead
 from aot_plus.models.layers.basic import map_to_seq
-from aot_plus.models.layers.lstt import LongShortTermTransformer, Memory, StackOutput, VOSTBlock, ZooBlock
+from aot_plus.memory.bank import LayerMemory
+from aot_plus.models.layers.lstt import LongShortTermTransformer, StackOutput, VOSTBlock, ZooBlock
 from aot_plus.models.layers.position import TemporalPE, sine_position_embedding
 from aot_plus.models.vos import VOSModel
 
@@ -38,6 +39,8 @@ class AOT(VOSModel):
         temporal_pe_max_interp: largest bank interpolated linearly (reference 4).
     """
 
+    family = "aot"
+
     def __init__(self, encoder: nn.Module, encoder_dims: Sequence[int], embed_dim: int = 256, num_layers: int = 1,
                  self_heads: int = 8, att_heads: int = 8, feedforward_dim: int = 1024,
                  block: Literal["vost", "zoo"] = "vost", linear_q: bool = False,
@@ -62,13 +65,14 @@ class AOT(VOSModel):
         in_dim = embed_dim * (num_layers + 1) if decoder_intermediate else embed_dim
         self.decoder = FPNSegmentationHead(in_dim, max_obj_num + 1, encoder_dims, embed_dim, align_corners,
                                            concat_inputs=decoder_intermediate)
-        self._build_identity_bank(max_obj_num + (2 if ignore_token else 1), embed_dim, align_corners)
+        self._build_identity_bank(embed_dim)
         self._build_temporal_pe(temporal_pe, temporal_pe_slots, embed_dim, temporal_pe_max_interp)
 
-    def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
-                     short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+    def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[LayerMemory]],
+                     short_memories: Optional[Sequence[LayerMemory]], id_emb: Optional[Tensor],
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
         batch, _, h, w = embedding.shape
         pos = map_to_seq(sine_position_embedding((h, w), self.embed_dim, device=embedding.device)
                          .to(embedding.dtype).expand(batch, -1, -1, -1))
-        return self.LSTT(map_to_seq(embedding), pos, (h, w), long_memories, short_memories, id_emb, tpe, need_mass)
+        return self.LSTT(map_to_seq(embedding), pos, (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
+                         need_keys)

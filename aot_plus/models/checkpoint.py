@@ -1,4 +1,4 @@
-"""Reading, matching and atomically writing model checkpoints (spec model.md 13, training.md 6).
+"""Reading, matching and atomically writing model checkpoints (``docs/model.md``, Loading checkpoints).
 
 Accepted files: a bare state dict, ``{'state_dict': ...}`` (RMem/EMFS/aot-benchmark training and EMA files,
 which share one layout), ``{'model': ...}`` (e.g. the Swin ImageNet file), or any dict entry named explicitly;
@@ -16,7 +16,6 @@ import fnmatch
 import logging
 import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Optional, Sequence, Union
 import torch
 from torch import nn
 
+from aot_plus.io.atomic import atomic_write
 from aot_plus.models.encoders import encoder_info
 
 logger = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ def load_imagenet_backbone(encoder: nn.Module, path: Union[str, os.PathLike], na
 
 
 def save_checkpoint(path: Union[str, os.PathLike], payload: Any) -> Path:
-    """Write ``payload`` with ``torch.save`` atomically (temporary file in the same folder + ``os.replace``).
+    """Write ``payload`` with ``torch.save`` atomically (:func:`aot_plus.io.atomic_write`, the user's umask).
 
     Creates missing parent folders. A reader never sees a partly written file, and an interrupted write
     leaves any previous file of that name intact.
@@ -283,15 +283,6 @@ def save_checkpoint(path: Union[str, os.PathLike], payload: Any) -> Path:
         The path written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as stream:
+        torch.save(payload, stream)
     return path

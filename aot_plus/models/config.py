@@ -1,4 +1,4 @@
-"""Typed configuration of the networks (the ``model`` section): every switch of ``spec/model.md`` section 1.
+"""Typed configuration of the networks (the ``model`` section): every switch of ``docs/model.md``.
 
 One dataclass covers both families and both checkpoint layouts; ``configs/models/<listing>.yaml`` holds the
 values of every released layout (``aot_*``: the AOT model zoo, ``rmem_*``: the VOST-stage RMem/EMFS layout).
@@ -16,7 +16,7 @@ EncoderName = Literal["mobilenetv2", "resnet50", "swin_base"]
 
 @dataclass(frozen=True)
 class TemporalPEConfig:
-    """RMem's temporal positional embedding (``model.md`` section 10).
+    """RMem's temporal positional embedding (``docs/temporal-pe.md``).
 
     Attributes:
         enabled: add ``cur_pos_emb`` / ``mem_pos_emb`` (reference ``USE_TEMPORAL_POSITIONAL_EMBEDDING``; the
@@ -66,12 +66,11 @@ class ModelConfig:
         decoder_intermediate: AOT decoder reads the projected map and every layer's output
             (``MODEL_DECODER_INTERMEDIATE_LSTT``); DeAOT: False (last layer only).
         max_obj_num: identities per group (``MODEL_MAX_OBJ_NUM``); the decoder outputs ``max_obj_num + 1``.
-        epsilon: reference ``MODEL_EPSILON`` (stored, unused by the networks).
         droppath: stochastic depth rate of the transformer residuals (training only).
         droppath_scaling: scale the rate linearly from 0 at the first layer to ``droppath`` at the last.
         dwconv_dropout: DeAOT ``Dropout2d`` inside the depthwise convs (training only).
         freeze_bn: every encoder BatchNorm is a FrozenBatchNorm2d (``MODEL_FREEZE_BN``).
-        freeze_at: encoder stages without gradients (``TRAIN_ENCODER_FREEZE_AT``, ``model.md`` 3.3).
+        freeze_at: encoder stages without gradients (``TRAIN_ENCODER_FREEZE_AT``, ``docs/model.md``, Encoders).
         swin_drop_path: Swin-B stochastic depth rate.
         temporal_pe: RMem's temporal positional embedding.
     """
@@ -94,7 +93,6 @@ class ModelConfig:
     align_corners: bool = True
     decoder_intermediate: bool = True
     max_obj_num: int = 10
-    epsilon: float = 1e-5
     droppath: float = 0.1
     droppath_scaling: bool = False
     dwconv_dropout: float = 0.1
@@ -125,23 +123,8 @@ class ModelConfig:
         return tuple(self.encoder_dims) if self.encoder_dims is not None else encoder_dims(self.encoder)
 
     @property
-    def id_dim(self) -> int:
-        """Input channels of the identity bank: background + identities (+ ignore)."""
-        return self.max_obj_num + (2 if self.ignore_token else 1)
-
-    @property
-    def num_classes(self) -> int:
-        """Decoder output channels: background + identities."""
-        return self.max_obj_num + 1
-
-    @property
     def deaot_att_dim(self) -> int:
         """DeAOT query/key width (reference: half the width with one head, else the head width)."""
         if self.att_dim is not None:
             return self.att_dim
         return self.embed_dim // 2 if self.att_heads == 1 else self.embed_dim // self.att_heads
-
-    @property
-    def temporal_pe_dim(self) -> int:
-        """Width of the temporal PE: the key space of the long-term attention (AOT: C, DeAOT: d_att * heads)."""
-        return self.embed_dim if self.family == "aot" else self.deaot_att_dim * self.att_heads

@@ -1,4 +1,4 @@
-"""DeAOT: encoder + dual-branch Gated Propagation Modules + FPN decoder (``model.md`` sections 2-5, 9, 11)."""
+"""DeAOT: encoder + dual-branch Gated Propagation Modules + FPN decoder (``docs/model.md``)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -8,7 +8,8 @@ from torch import Tensor, nn
 from aot_plus.models.decoder import FPNSegmentationHead
 from aot_plus.models.layers.basic import map_to_seq
 from aot_plus.models.layers.gpm import DualBranchGPM, GatedPropagationModule
-from aot_plus.models.layers.lstt import Memory, StackOutput
+from aot_plus.memory.bank import LayerMemory
+from aot_plus.models.layers.lstt import StackOutput
 from aot_plus.models.layers.position import TemporalPE
 from aot_plus.models.vos import VOSModel
 
@@ -38,6 +39,8 @@ class DeAOT(VOSModel):
         temporal_pe_max_interp: largest bank interpolated linearly (reference 4).
     """
 
+    family = "deaot"
+
     def __init__(self, encoder: nn.Module, encoder_dims: Sequence[int], embed_dim: int = 256, num_layers: int = 1,
                  self_heads: int = 1, att_heads: int = 1, att_dim: int = 128,
                  droppaths: Optional[Sequence[float]] = None, window_radius: int = 7, window_dilation: int = 1,
@@ -54,7 +57,7 @@ class DeAOT(VOSModel):
         in_dim = embed_dim * (2 * num_layers + 1) if decoder_intermediate else 2 * embed_dim
         self.decoder = FPNSegmentationHead(in_dim, max_obj_num + 1, encoder_dims, embed_dim, align_corners,
                                            concat_inputs=decoder_intermediate)
-        self._build_identity_bank(max_obj_num + (2 if ignore_token else 1), embed_dim, align_corners)
+        self._build_identity_bank(embed_dim)
         self.id_norm = nn.LayerNorm(embed_dim)
         self._build_temporal_pe(temporal_pe, temporal_pe_slots, att_dim * att_heads, temporal_pe_max_interp)
 
@@ -64,8 +67,9 @@ class DeAOT(VOSModel):
         emb = self.id_norm(emb.permute(2, 3, 0, 1)).permute(2, 3, 0, 1)
         return map_to_seq(emb)
 
-    def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
-                     short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+    def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[LayerMemory]],
+                     short_memories: Optional[Sequence[LayerMemory]], id_emb: Optional[Tensor],
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
         h, w = embedding.shape[-2:]
-        return self.LSTT(map_to_seq(embedding), (h, w), long_memories, short_memories, id_emb, tpe, need_mass)
+        return self.LSTT(map_to_seq(embedding), (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
+                         need_keys)

@@ -1,4 +1,4 @@
-"""The FPN segmentation head (``model.md`` section 11); key prefix ``decoder.``."""
+"""The FPN segmentation head (``docs/model.md``, Decoder); key prefix ``decoder.``."""
 from __future__ import annotations
 
 from typing import Sequence

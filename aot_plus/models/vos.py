@@ -18,7 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from aot_plus.models.layers.basic import map_to_seq, seq_to_map
-from aot_plus.models.layers.lstt import Memory, StackOutput
+from aot_plus.memory.bank import LayerMemory
+from aot_plus.models.layers.lstt import StackOutput
 from aot_plus.models.layers.position import TemporalPE, temporal_pe_rows
 
 
@@ -30,11 +31,13 @@ class VOSModel(nn.Module):
     their own extras, and call :meth:`_build_temporal_pe`.
 
     Attributes:
+        family: ``aot`` or ``deaot``: the reference code path the memory policies' ``auto`` constants follow.
         max_obj_num: identities per group; logits have ``max_obj_num + 1`` channels.
         ignore_token: the identity bank has an extra "ignore" input channel.
         align_corners: the model's bilinear resize setting.
     """
 
+    family: str
     max_obj_num: int
     ignore_token: bool
     align_corners: bool
@@ -42,7 +45,7 @@ class VOSModel(nn.Module):
 
     def _init_encoder(self, encoder: nn.Module, encoder_dims: Sequence[int], embed_dim: int, max_obj_num: int,
                       ignore_token: bool, align_corners: bool) -> None:
-        """Store the shared settings and register the encoder and its 1x1 projector (``model.md`` 3-4)."""
+        """Store the shared settings and register the encoder and its 1x1 projector (``docs/model.md``)."""
         self.max_obj_num = max_obj_num
         self.ignore_token = ignore_token
         self.align_corners = align_corners
@@ -50,8 +53,10 @@ class VOSModel(nn.Module):
         self.encoder_projector = nn.Conv2d(encoder_dims[-1], embed_dim, kernel_size=1)
         nn.init.xavier_uniform_(self.encoder_projector.weight)
 
-    def _build_identity_bank(self, id_dim: int, embed_dim: int, align_corners: bool) -> None:
-        kernel, padding = (17, 8) if align_corners else (16, 0)
+    def _build_identity_bank(self, embed_dim: int) -> None:
+        """Register the identity bank: background + identities (+ ignore) channels in, ``embed_dim`` out."""
+        id_dim = self.max_obj_num + (2 if self.ignore_token else 1)
+        kernel, padding = (17, 8) if self.align_corners else (16, 0)
         self.patch_wise_id_bank = nn.Conv2d(id_dim, embed_dim, kernel_size=kernel, stride=16, padding=padding)
         with torch.no_grad():
             nn.init.orthogonal_(self.patch_wise_id_bank.weight.view(embed_dim, -1), gain=float(kernel) ** -2)
@@ -103,9 +108,9 @@ class VOSModel(nn.Module):
             return None
         return TemporalPE(self.cur_pos_emb, temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames))
 
-    def propagate(self, feats: Sequence[Tensor], long_memories: Optional[Sequence[Memory]] = None,
-                  short_memories: Optional[Sequence[Memory]] = None, id_emb: Optional[Tensor] = None,
-                  need_mass: bool = False) -> StackOutput:
+    def propagate(self, feats: Sequence[Tensor], long_memories: Optional[Sequence[LayerMemory]] = None,
+                  short_memories: Optional[Sequence[LayerMemory]] = None, id_emb: Optional[Tensor] = None,
+                  need_mass: bool = False, need_keys: bool = False) -> StackOutput:
         """Run the transformer on one frame.
 
         Args:
@@ -114,16 +119,18 @@ class VOSModel(nn.Module):
             short_memories: per layer, the short-term memory (slots ``[L, B, .]``).
             id_emb: reference mode: the frame's identity embedding; the memories are then ignored.
             need_mass: also return layer 0's long-term attention mass per memory frame ``[B, L, T]``.
+            need_keys: also return layer 0's long-term keys ``[T, L, B, D]`` as attended (temporal PE added), the
+                keys a redundancy policy compares.
         """
         if id_emb is None and (long_memories is None or short_memories is None):
             raise ValueError("propagate needs the memories, or an identity embedding for a reference frame")
         num_frames = 1 if id_emb is not None else long_memories[0][0].shape[0]
         return self._transformer(feats[-1], long_memories, short_memories, id_emb, self.temporal_pe(num_frames),
-                                 need_mass)
+                                 need_mass, need_keys)
 
-    def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[Memory]],
-                     short_memories: Optional[Sequence[Memory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool) -> StackOutput:
+    def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[LayerMemory]],
+                     short_memories: Optional[Sequence[LayerMemory]], id_emb: Optional[Tensor],
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
         raise NotImplementedError
 
     def decode(self, feats: Sequence[Tensor], stack: StackOutput) -> Tensor:
@@ -132,6 +139,6 @@ class VOSModel(nn.Module):
         inputs = [feats[-1]] + [seq_to_map(f, size_2d) for f in stack.features]
         return self.decoder(inputs, feats)
 
-    def memorize(self, stack: StackOutput, id_emb: Tensor) -> tuple[list[Memory], list[Memory]]:
+    def memorize(self, stack: StackOutput, id_emb: Tensor) -> tuple[list[LayerMemory], list[LayerMemory]]:
         """Per layer, the frame's long-term and short-term memory entries for its identity embedding ``id_emb``."""
         return self.LSTT.memorize(stack.states, id_emb)

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import torch
 
-from aot_plus.train import distributed
+from aot_plus import distributed
 from aot_plus.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,9 @@ class StepLogger:
         values = torch.stack([out.loss.detach().float(), out.aux_loss.detach().float(),
                               out.pred_loss.detach().float(), out.iou.detach().float(),
                               obj_nums.detach().float().mean().to(out.loss.device)])
-        self._pending.append((step, lr, (values, out.aux_weight)))
+        # Per-frame batch means of the two loss terms ([2, L]), written to metrics.jsonl.
+        terms = torch.stack([out.cross_entropy.float().mean(dim=1), out.jaccard.float().mean(dim=1)])
+        self._pending.append((step, lr, (values, out.aux_weight, terms)))
         self._window_steps += 1
         if self._bar is not None:
             self._bar.update(1)
@@ -98,14 +100,16 @@ class StepLogger:
             self._flush(step, lr)
 
     def _flush(self, step: int, lr: float) -> None:
-        stacked = torch.stack([v for _, _, (v, _) in self._pending])
-        window = distributed.all_reduce_mean(stacked.mean(dim=0), self.ctx).cpu().tolist()
+        stacked = torch.stack([v for _, _, (v, _, _) in self._pending])
+        window = distributed.all_reduce_mean(stacked.mean(dim=0)).cpu().tolist()
         rows = stacked.cpu().tolist()
         if self.ctx.is_main:
-            for (s, rate, (_, aux_weight)), row in zip(self._pending, rows):
+            terms = [t.cpu().tolist() for _, _, (_, _, t) in self._pending]
+            for (s, rate, (_, aux_weight, _)), row, (ce, jaccard) in zip(self._pending, rows, terms):
                 self.history.append(row[0])
                 self._jsonl.write(json.dumps({"step": s, "loss": row[0], "aux_loss": row[1], "aux_weight": aux_weight,
-                                              "pred_loss": row[2], "lr": rate}) + "\n")
+                                              "pred_loss": row[2], "lr": rate, "frame_cross_entropy": ce,
+                                              "frame_jaccard": jaccard}) + "\n")
             self._jsonl.flush()
             self._write_line(step, lr, window)
         self._pending = []

@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from aot_plus.config import dump_config, save_config
 from aot_plus.train import checkpoint as ckpt
-from aot_plus.train import distributed
+from aot_plus import distributed
 from aot_plus.train.ema import ModelEma
 from aot_plus.train.logger import StepLogger
 from aot_plus.train.optim import apply_schedule, build_optimizer
@@ -163,7 +163,7 @@ def _run(cfg: Any, ctx: distributed.DistContext, dataset: Any, run_dir: Path,
     finally:
         logger.close()
     digest = weights_digest(model)
-    if len(set(distributed.all_gather_objects(digest, ctx))) > 1:
+    if len(set(distributed.all_gather_objects(digest))) > 1:
         log.error("the ranks ended with different weights; check the DDP setup")
     return TrainResult(run_dir=run_dir, start_step=start, end_step=step, losses=tuple(logger.history),
                        last_checkpoint=last_ckpt, weights_digest=digest)
@@ -184,7 +184,7 @@ def _save(run_dir: Path, step: int, ctx: distributed.DistContext, model: torch.n
           optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, ema: Optional[ModelEma],
           sampler: ResumableBatchSampler, cfg: Any) -> Optional[Path]:
     """Gather every rank's RNG state and let rank 0 write the checkpoint (and the EMA model file)."""
-    rng = distributed.all_gather_objects(ckpt.capture_rng_state(), ctx)
+    rng = distributed.all_gather_objects(ckpt.capture_rng_state())
     path = None
     if ctx.is_main:
         state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -196,7 +196,7 @@ def _save(run_dir: Path, step: int, ctx: distributed.DistContext, model: torch.n
         if ema is not None:
             ckpt.save_ema_weights(run_dir, step, ema.model_state_dict(model), cfg.train.keep_last)
         log.info("saved checkpoint %s", path)
-    distributed.barrier(ctx)
+    distributed.barrier()
     return path
 
 

@@ -1,4 +1,4 @@
-"""Training losses (``training.md`` section 3): top-k cross-entropy with hard mining, soft Jaccard, the fading
+"""Training losses (``docs/training.md``): top-k cross-entropy with hard mining, soft Jaccard, the fading
 auxiliary weight, and the logged IoU.
 
 Shapes: logits ``[B, C, H, W]`` at label resolution (C = 11: background + 10 identities; channels above a
@@ -75,11 +75,16 @@ def soft_jaccard(logits: torch.Tensor, labels: torch.Tensor, obj_nums: torch.Ten
     return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
 
 
-def frame_loss(logits: torch.Tensor, labels: torch.Tensor, obj_nums: torch.Tensor, step: int,
-               cfg: TrainConfig) -> torch.Tensor:
-    """``ce_weight * top-k CE + jaccard_weight * soft Jaccard`` per sample ``[B]``."""
-    ce = top_k_cross_entropy(logits, labels, top_k_fraction(step, cfg))
-    return cfg.ce_weight * ce + cfg.jaccard_weight * soft_jaccard(logits, labels, obj_nums)
+def frame_loss_terms(logits: torch.Tensor, labels: torch.Tensor, obj_nums: torch.Tensor, step: int,
+                     cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two unweighted terms of a frame's loss per sample: top-k cross-entropy ``[B]`` and soft Jaccard ``[B]``."""
+    return top_k_cross_entropy(logits, labels, top_k_fraction(step, cfg)), soft_jaccard(logits, labels, obj_nums)
+
+
+def combine_frame_loss(ce: torch.Tensor, jaccard: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """``ce_weight * CE + jaccard_weight * Jaccard`` per sample."""
+    return cfg.ce_weight * ce + cfg.jaccard_weight * jaccard
+
 
 
 def aux_loss_weight(step: int, cfg: TrainConfig) -> float:

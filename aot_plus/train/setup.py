@@ -8,11 +8,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -20,11 +18,11 @@ from torch.utils.data import DataLoader, Dataset
 from aot_plus.data.build import build_train_dataset
 from aot_plus.data.errors import DatasetError
 from aot_plus.data.seeding import worker_init_fn
+from aot_plus.distributed import DistContext, seed_process
 from aot_plus.models import build_model
 from aot_plus.models.checkpoint import CheckpointError, LoadReport, load_checkpoint_file, load_imagenet_backbone, \
     load_weights
 from aot_plus.train.config import TrainConfig
-from aot_plus.train.distributed import DistContext
 from aot_plus.train.sampler import ResumableBatchSampler
 
 log = logging.getLogger(__name__)
@@ -57,10 +55,7 @@ def torch_settings(tc: TrainConfig, ctx: DistContext) -> Iterator[None]:
              torch.backends.cudnn.benchmark)
     if tc.num_threads is not None:
         torch.set_num_threads(tc.num_threads)
-    seed = tc.seed + ctx.rank
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    seed_process(tc.seed + ctx.rank)
     if tc.deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)

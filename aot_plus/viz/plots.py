@@ -11,6 +11,8 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from aot_plus.io.atomic import write_with
+
 PathLike = Union[str, os.PathLike]
 
 
@@ -29,9 +31,7 @@ def _save(plt, fig, out_path: PathLike) -> Path:
     fig.tight_layout()
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, out)
+    write_with(out, lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
     return out
 

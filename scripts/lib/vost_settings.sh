@@ -1,16 +1,12 @@
-# Shared by train_vost.sh and eval_vost.sh (sourced, not run): checks MODEL, MEMORY and GPUS and sets
-#   family       aot | deaot (the reference code path of the model)
-#   memory_file  the configs/memory/<name>.yaml of MEMORY on that code path (RMem/EMFS differ between AOT and DeAOT)
+# Shared by train_vost.sh and eval_vost.sh (sourced, not run): checks MODEL, MEMORY and GPUS.
+# The memory file is configs/memory/$MEMORY.yaml for both model families: its family-dependent constants are
+# `auto` and resolved from the model config (docs/memory-policies.md).
 case "$MODEL" in
-    r50_aotl) family=aot ;;
-    r50_deaotl) family=deaot ;;
+    r50_aotl|r50_deaotl) ;;
     *) echo "error: MODEL must be r50_aotl or r50_deaotl, got '$MODEL'" >&2; exit 2 ;;
 esac
 case "$MEMORY" in
-    fifo|unbounded) memory_file="$MEMORY" ;;
-    rmem|emfs)
-        memory_file="$MEMORY"
-        if [ "$family" = deaot ]; then memory_file="${MEMORY}_deaot"; fi ;;
+    fifo|unbounded|rmem|emfs) ;;
     *) echo "error: MEMORY must be fifo, rmem, emfs or unbounded, got '$MEMORY'" >&2; exit 2 ;;
 esac
 case "$GPUS" in

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from aot_plus.data.clip_sampler import TrainSequence, pick_reference, plan_gaps, reflect_index, sample_clip
-from aot_plus.data.config import ClipConfig
+from aot_plus.data.config import ClipConfig, VOSTConfig
 from aot_plus.data.errors import DatasetError
+from aot_plus.data.vost import vost_train_sequences
 
 
 def test_reflect_index() -> None:
@@ -98,3 +99,48 @@ def test_size_mismatch_names_the_files(tmp_path, layout) -> None:
     layout.write_png(seq.label_path("00002"), np.zeros((10, 10), np.uint8))
     with pytest.raises(DatasetError, match=r"annotation .*0000\d.png is 10x10 but image .*0000\d.jpg is 30x30"):
         sample_clip(seq, ClipConfig(seq_len=3), 1, 1.0, np.random.default_rng(0))
+
+
+def _vost_with_unannotated_frames(root, layout, annotated: int) -> TrainSequence:
+    """A VOST-layout sequence read from ``JPEGImages_10fps``: ``2 * annotated`` frames (grey level 10 x index),
+    annotations on every second frame only."""
+    for i in range(2 * annotated):
+        stem = f"{3 * i:05d}"
+        layout.write_jpg(root / "JPEGImages_10fps" / "seq" / f"{stem}.jpg", np.full((30, 30, 3), 10 * i, np.uint8))
+        if i % 2 == 0:
+            label = layout.blob_label(30, 30, {1: (0, 0, 20, 20)})
+            layout.write_png(root / "Annotations" / "seq" / f"{stem}.png", label)
+    (root / "ImageSets").mkdir(parents=True)
+    (root / "ImageSets" / "train.txt").write_text("seq\n")
+    (seq,) = vost_train_sequences(VOSTConfig(root=str(root), train_frames_dir="JPEGImages_10fps"))
+    return seq
+
+
+@pytest.mark.parametrize("reverse", [0.0, 1.0])
+def test_start_of_later_frames_with_unannotated_frames(tmp_path, layout, reverse: float) -> None:
+    seq = _vost_with_unannotated_frames(tmp_path / "VOST", layout, annotated=10)
+    assert len(seq.frames) == 20 and len(seq.labelled) == 10
+    starts_at_or_before_reference = 0
+    for start in ("annotated_index", "reference_frame"):
+        cfg = ClipConfig(seq_len=4, reverse_prob=reverse, start=start)
+        for seed in range(30):
+            ref, *later = _frame_indices(sample_clip(seq, cfg, 1, 1.0, np.random.default_rng(seed)))
+            # positions in the order the clip was drawn in (all frames, annotated ones at every second position)
+            order = list(range(20))[::-1] if reverse else list(range(20))
+            annotated = [i for i in order if i % 2 == 0]
+            first = annotated.index(ref) if start == "annotated_index" else order.index(ref)
+            assert later == order[first + 1:first + 4]
+            if start == "annotated_index":
+                starts_at_or_before_reference += order.index(later[0]) <= order.index(ref)
+            else:
+                assert order.index(later[0]) == order.index(ref) + 1
+    assert starts_at_or_before_reference > 10
+
+
+def test_start_rules_agree_when_every_frame_is_annotated(tmp_path, layout) -> None:
+    labels = [layout.blob_label(30, 30, {1: (0, 0, 20, 20)}) for _ in range(10)]
+    seq = _sequence(tmp_path, layout, labels)
+    for seed in range(10):
+        a, b = (sample_clip(seq, ClipConfig(seq_len=4, start=start), 3, 1.0, np.random.default_rng(seed))
+                for start in ("annotated_index", "reference_frame"))
+        assert _frame_indices(a) == _frame_indices(b)

@@ -39,7 +39,7 @@ def test_prepare_frame_normalises_and_flips() -> None:
 
 def test_views_order_and_sizes() -> None:
     image = np.random.default_rng(0).uniform(0, 255, (120, 160, 3)).astype(np.float32)
-    views = test_time_views(image, (1.0, 1.5), flip=True)
+    views = test_time_views(image, [(1.0, False), (1.0, True), (1.5, False), (1.5, True)])
     assert [(v.scale, v.flip) for v in views] == [(1.0, False), (1.0, True), (1.5, False), (1.5, True)]
     assert [tuple(v.image.shape[-2:]) for v in views] == [(113, 161), (113, 161), (177, 241), (177, 241)]
     assert torch.equal(views[1].image, views[0].image.flip(-1))

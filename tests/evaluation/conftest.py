@@ -1,6 +1,7 @@
 """Helpers for the evaluation tests: the copied VOST fixture and a writer of small datasets."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -102,3 +103,32 @@ def fixture_copy(tmp_path: Path) -> Callable[[str], tuple[Path, Path, Path]]:
 def write_png_fn() -> Callable[..., None]:
     """The :func:`write_png` helper, for tests that rewrite single files."""
     return write_png
+
+
+#: An LVOS object in a test: (start, end, frame_nums) of its meta ``frame_range``.
+FrameRange = tuple[int, int, int]
+
+
+def write_lvos(
+    split_dir: Path,
+    meta: Mapping[str, Mapping[str, FrameRange]],
+    annotations: Mapping[str, Mapping[int, np.ndarray]],
+    predictions: Mapping[str, Mapping[int, np.ndarray]],
+    results: Path,
+    meta_name: str = "valid_meta.json",
+) -> None:
+    """Write an LVOS split (``Annotations/<video>/%08d.png`` and the meta JSON) and a results folder."""
+    videos = {
+        video: {"objects": {key: {"frame_range": {"start": f"{s:08d}", "end": f"{e:08d}", "frame_nums": n}}
+                            for key, (s, e, n) in objects.items()}}
+        for video, objects in meta.items()
+    }
+    split_dir.mkdir(parents=True, exist_ok=True)
+    (split_dir / meta_name).write_text(json.dumps({"videos": videos}))
+    for video, frames in annotations.items():
+        for number, labels in frames.items():
+            write_png(split_dir / "Annotations" / video / f"{number:08d}.png", labels)
+    results.mkdir(parents=True, exist_ok=True)
+    for video, frames in predictions.items():
+        for number, labels in frames.items():
+            write_png(results / video / f"{number:08d}.png", labels)

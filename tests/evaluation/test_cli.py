@@ -57,3 +57,26 @@ def test_package_imports_neither_torch_nor_aot_plus():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+def test_cli_lvos_metric_and_unseen_list(tmp_path):
+    import numpy as np
+
+    from .conftest import write_lvos
+
+    label = np.zeros((6, 6), np.uint8)
+    label[1:4, 1:4] = 1
+    split, results = tmp_path / "LVOS" / "valid", tmp_path / "results"
+    write_lvos(split, {"vid": {"1": (1, 16, 3)}}, {"vid": {1: label, 6: label}}, {"vid": {6: label}}, results)
+    unseen = tmp_path / "unseen.txt"
+    unseen.write_text("vid\n")
+    done = cli("--results_path", str(results), "--dataset_path", str(tmp_path / "LVOS"), "--set", "valid",
+               "--metric", "lvos", "--unseen_list", str(unseen), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert (results / "global_results-valid.csv").read_text().splitlines()[1] == ",,,1.000,,,1.000,,,0.000"
+    assert "vid_1" in done.stdout and "J-unseen-Mean" in done.stdout
+    misplaced = cli("--results_path", str(results), "--dataset_path", str(split), "--unseen_list", str(unseen))
+    assert misplaced.returncode == 2 and "--unseen_list applies to --metric lvos only" in misplaced.stderr
+    missing = cli("--results_path", str(results), "--dataset_path", str(split), "--set", "valid", "--metric", "lvos",
+                  "--unseen_list", str(tmp_path / "nope.txt"), "--re")
+    assert missing.returncode == 2 and missing.stderr.strip().splitlines()[-1].startswith("error: unseen-video list")

@@ -118,9 +118,23 @@ def _writing(partial: Path) -> bool:
         return False
 
 
+#: ``python -m aot_plus.eval`` with every propagated frame slowed down, so the run can be killed mid-sequence.
+SLOW_EVAL = """
+import sys, time
+from aot_plus.engine import session
+step = session.VideoSession.step
+def slow_step(self, *args, **kwargs):
+    time.sleep(0.4)
+    return step(self, *args, **kwargs)
+session.VideoSession.step = slow_step
+from aot_plus.eval import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_killed_run_leaves_no_half_written_sequence(vost_root, checkpoint, tmp_path):
     out = tmp_path / "killed"
-    cmd = [PYTHON, "-m", "aot_plus.eval", *_args(vost_root, checkpoint, out, "eval.debug_frame_delay_s=0.4")]
+    cmd = [PYTHON, "-c", SLOW_EVAL, *_args(vost_root, checkpoint, out)]
     proc = subprocess.Popen(cmd, cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     partial = out / ".partial"
@@ -177,3 +191,20 @@ def test_youtubevos_layout_with_a_later_object(vost_root, checkpoint, tmp_path):
     before = [np.array(Image.open(results / f"{s}.png")) for s in stems[1:3]]
     assert all(2 not in np.unique(mask) for mask in before)  # object 2 is unknown before its first frame
     assert not list(out.glob("*.csv"))  # no public YouTube-VOS labels: no metric
+
+
+def test_per_object_layout_needs_no_metric(vost_root, checkpoint, tmp_path, capsys):
+    out = tmp_path / "sav"
+    assert main(_args(vost_root, checkpoint, out, "eval.output_layout=per_object")) == 2
+    assert "eval.metric=none" in capsys.readouterr().err
+    name = _val_names(vost_root)[0]
+    assert main(_args(vost_root, checkpoint, out, "eval.output_layout=per_object", "eval.metric=none",
+                      "--sequences", name)) == 0
+    stems = _frame_stems(vost_root, name)
+    first = np.array(Image.open(vost_root / "Annotations" / name / f"{stems[0]}.png"))
+    ids = [int(i) for i in np.unique(first) if i != 0]
+    assert sorted(p.name for p in (out / name).iterdir()) == [f"{i:03d}" for i in ids]
+    for obj_id in ids:
+        assert sorted(p.stem for p in (out / name / f"{obj_id:03d}").iterdir()) == stems
+        with Image.open(out / name / f"{obj_id:03d}" / f"{stems[0]}.png") as img:
+            np.testing.assert_array_equal(np.array(img), (first == obj_id).astype(np.uint8))

@@ -25,7 +25,7 @@ def test_predict_frames_folder_with_overlay(vost_root, checkpoint, tmp_path):
     args = ["--ckpt", str(checkpoint), "--config", str(CONFIG), "--video", str(frames[0].parent), "--mask",
             str(mask), "--output", str(out), "--overlay", str(movie), *BASE_OVERRIDES]
     assert main(args) == 0
-    assert sorted(p.stem for p in out.iterdir()) == [f.stem for f in frames]
+    assert sorted(p.stem for p in out.glob("[!.]*")) == [f.stem for f in frames]
     first_ids = np.array(Image.open(mask))
     with Image.open(out / f"{frames[0].stem}.png") as img:
         assert img.getpalette()[:768] == list(PALETTE)
@@ -55,7 +55,7 @@ def test_predict_mp4_subprocess(vost_root, checkpoint, tmp_path):
            *BASE_OVERRIDES]
     done = subprocess.run(cmd, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == [f"{i:05d}.png" for i in range(len(frames))]
+    assert sorted(p.name for p in out.glob("[!.]*")) == [f"{i:05d}.png" for i in range(len(frames))]
     assert VideoSource(tmp_path / "o.avi").num_frames == len(frames)
 
 
@@ -76,3 +76,19 @@ def test_predict_missing_video(checkpoint, tmp_path, capsys):
             str(tmp_path / "m.png"), "--output", str(tmp_path / "o"), *BASE_OVERRIDES]
     assert main(args) == 2
     assert "none.mp4 does not exist" in capsys.readouterr().err
+
+
+def test_predict_per_object_layout(vost_root, checkpoint, tmp_path):
+    frames, mask = _sequence(vost_root)
+    out = tmp_path / "sav"
+    args = ["--ckpt", str(checkpoint), "--config", str(CONFIG), "--video", str(frames[0].parent), "--mask",
+            str(mask), "--output", str(out), "--per-object", *BASE_OVERRIDES]
+    assert main(args) == 0
+    first = np.array(Image.open(mask))
+    ids = [int(i) for i in np.unique(first) if i != 0]
+    assert sorted(p.name for p in out.glob("[!.]*")) == [f"{i:03d}" for i in ids]
+    for obj_id in ids:
+        assert sorted(p.stem for p in (out / f"{obj_id:03d}").iterdir()) == [f.stem for f in frames]
+        with Image.open(out / f"{obj_id:03d}" / f"{frames[0].stem}.png") as img:
+            np.testing.assert_array_equal(np.array(img), (first == obj_id).astype(np.uint8))
+    assert main(args) == 0  # a rerun replaces its own per-object files

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aot_plus.inference.video_io import OverlayVideoWriter, VideoSource, overlay, read_mask
+from aot_plus.inference.video_io import OverlayVideoWriter, VideoSource, overlay, read_first_mask
 from aot_plus.inference.writer import save_palette_png
 
 
@@ -34,20 +34,20 @@ def test_frame_folder_sorted_and_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         VideoSource(tmp_path / "missing.mp4")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="holds no images"):
+    with pytest.raises(ValueError, match="holds no .*jpg"):
         VideoSource(tmp_path / "empty")
     (tmp_path / "bad.mp4").write_bytes(b"not a video")
     with pytest.raises(ValueError, match="bad.mp4"):
         VideoSource(tmp_path / "bad.mp4")
 
 
-def test_read_mask_palette_and_rgb_error(tmp_path):
+def test_read_first_mask_palette_and_rgb_error(tmp_path):
     label = np.array([[0, 1], [2, 255]], np.uint8)
     save_palette_png(tmp_path / "m.png", label)
-    np.testing.assert_array_equal(read_mask(tmp_path / "m.png"), label)
+    np.testing.assert_array_equal(read_first_mask(tmp_path / "m.png"), label)
     Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / "rgb.png")
-    with pytest.raises(ValueError, match="rgb.png.*palette or grey-scale"):
-        read_mask(tmp_path / "rgb.png")
+    with pytest.raises(ValueError, match="rgb.png.*not a palette PNG"):
+        read_first_mask(tmp_path / "rgb.png")
 
 
 def test_overlay_colours_only_objects():

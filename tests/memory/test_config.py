@@ -25,10 +25,12 @@ def load(name: str, *overrides: str) -> MemoryConfig:
 def test_yaml_files_hold_the_reference_defaults():
     assert load("unbounded").policy == UnboundedConfig() and load("unbounded").capacity is None
     assert load("fifo").policy == FifoConfig() and load("fifo").capacity == 9
-    assert load("rmem").policy == RMemConfig() == RMemConfig.for_family("aot")
-    assert load("emfs").policy == EMFSConfig() == EMFSConfig.for_family("aot")
-    assert load("rmem_deaot").policy == RMemConfig.for_family("deaot")
-    assert load("emfs_deaot").policy == EMFSConfig.for_family("deaot")
+    # family-dependent constants stay "auto" until an experiment (or session) resolves them from model.family
+    assert load("rmem").policy == RMemConfig() and load("rmem").policy.unresolved() == ["score_every_insertion"]
+    assert load("emfs").policy == EMFSConfig()
+    assert load("rmem").resolve("aot").policy == RMemConfig.for_family("aot")
+    assert load("emfs").resolve("deaot").policy == EMFSConfig.for_family("deaot")
+    assert not (CONFIGS / "rmem_deaot.yaml").exists() and not (CONFIGS / "emfs_deaot.yaml").exists()
     for name in ("unbounded", "fifo", "rmem", "emfs"):
         memory = load(name)
         assert memory.reference_frames == 1 and memory.long_term_gap == LongTermGapConfig()
@@ -57,7 +59,7 @@ def test_overrides_and_policy_swap():
 def test_errors_name_key_and_file():
     with pytest.raises(ConfigError, match=r"memory\.policy\.ucb_scal'.*rmem\.yaml.*ucb_scale"):
         load("rmem", "memory.policy.ucb_scal=2")
-    with pytest.raises(ConfigError, match=r"memory\.policy\.penalty_slope.*expected a number"):
+    with pytest.raises(ConfigError, match=r"memory\.policy\.penalty_slope.*'steep' matches none of"):
         load("emfs", "memory.policy.penalty_slope=steep")
     with pytest.raises(ConfigError, match="unknown PolicyConfig 'lru'"):
         load("fifo", "memory.policy.name=lru")

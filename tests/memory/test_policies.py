@@ -13,9 +13,10 @@ from aot_plus.memory import (EMFSConfig, Evidence, EvictionPolicy, FifoConfig, M
 from aot_plus.memory.policies.emfs import redundancy
 
 
-def policy_for(policy_cfg: PolicyConfig, reference_frames: int = 1, max_recent_frames=3) -> EvictionPolicy:
+def policy_for(policy_cfg: PolicyConfig, reference_frames: int = 1, max_recent_frames=3,
+               family: str = "aot") -> EvictionPolicy:
     return build_policy(MemoryConfig(reference_frames=reference_frames, max_recent_frames=max_recent_frames,
-                                     policy=policy_cfg))
+                                     policy=policy_cfg.resolve(family)))
 
 
 def one_hot_keys(groups: list[int], tokens: int = 16, channels: int = 4) -> torch.Tensor:
@@ -33,11 +34,21 @@ def one_hot_keys(groups: list[int], tokens: int = 16, channels: int = 4) -> torc
 def test_registry_and_build_policy():
     assert {"unbounded", "fifo", "rmem", "emfs"} <= set(registered_policies())
     for name, policy_cls in registered_policies().items():
-        cfg = from_dict(MemoryConfig, {"policy": {"name": name}})
+        cfg = from_dict(MemoryConfig, {"policy": {"name": name}}).resolve("aot")
         assert type(build_policy(cfg)) is policy_cls
     assert build_policy(MemoryConfig()).needs == frozenset()
-    assert build_policy(MemoryConfig(policy=RMemConfig())).needs == {"attention", "foreground"}
-    assert build_policy(MemoryConfig(policy=EMFSConfig())).needs == {"attention", "foreground", "keys"}
+    assert policy_for(RMemConfig()).needs == {"attention", "foreground"}
+    assert policy_for(EMFSConfig()).needs == {"attention", "foreground", "keys"}
+
+
+def test_auto_constants_must_be_resolved_before_a_policy_is_built():
+    with pytest.raises(ValueError, match=r"memory\.policy\.score_every_insertion is still 'auto'"):
+        build_policy(MemoryConfig(policy=RMemConfig()))
+    with pytest.raises(ValueError, match="model family"):
+        RMemConfig().resolve("swin")
+    assert policy_for(RMemConfig(), family="deaot").cfg.score_every_insertion is True
+    explicit = policy_for(EMFSConfig(penalty_slope=3.0, score_every_insertion=False), family="deaot").cfg
+    assert (explicit.penalty_slope, explicit.penalty_threshold, explicit.score_every_insertion) == (3.0, 0.25, False)
 
 
 def test_new_policy_is_one_class_and_one_config():

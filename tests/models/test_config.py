@@ -23,8 +23,8 @@ def test_every_listing_has_a_config():
     ("rmem_r50_aotl", dict(family="aot", aot_block="vost", ignore_token=True, num_layers=3, linear_q=False,
                            temporal_pe=TemporalPEConfig(enabled=True, slots=4), dims=(256, 512, 1024, 1024))),
     ("rmem_r50_deaotl", dict(family="deaot", ignore_token=True, att_heads=1, decoder_intermediate=False,
-                             temporal_pe_dim=128, id_dim=12)),
-    ("aot_swinb_deaotl", dict(family="deaot", encoder="swin_base", align_corners=False, id_dim=11)),
+                             deaot_att_dim=128)),
+    ("aot_swinb_deaotl", dict(family="deaot", encoder="swin_base", align_corners=False, ignore_token=False)),
 ])
 def test_config_values(name, expected):
     cfg = load_model_config(name)

@@ -37,3 +37,13 @@ def test_parse_size_rejects_bad_input():
     assert bench.parse_size("65x33") == (65, 33) and bench.parse_size("65") == (65, 65)
     with pytest.raises(Exception, match="--size"):
         bench.parse_size("axb")
+
+
+def test_bench_predictor_mode(tmp_path):
+    bench = _load_bench()
+    report = bench.main(["--api", "predictor", "--model", "rmem_aott", "--lengths", "4", "--size", "33x33",
+                         "--policies", "fifo", "--gap", "1", "--max-recent", "2", "--warmup", "1", "--device", "cpu",
+                         "--in-process", "--out", str(tmp_path)])
+    (row,) = report["results"]
+    assert report["api"] == "predictor" and row["api"] == "predictor" and row["frames_timed"] == 2
+    assert row["kept_frames"] == 3 and row["peak_mb"] > 0 and row["ms_per_frame"] > 0

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from aot_plus.train.config import TrainConfig
-from aot_plus.train.losses import (aux_loss_weight, frame_loss, mean_object_iou, soft_jaccard, top_k_cross_entropy,
-                                   top_k_fraction)
+from aot_plus.train.losses import (aux_loss_weight, combine_frame_loss, frame_loss_terms, mean_object_iou,
+                                   soft_jaccard, top_k_cross_entropy, top_k_fraction)
 
 
 def _masked_logits(b: int, h: int, w: int, obj_nums: list[int], seed: int = 0) -> torch.Tensor:
@@ -89,8 +89,11 @@ def test_frame_loss_weights_and_iou():
     obj = torch.tensor([2, 1])
     logits = _masked_logits(2, 6, 6, [2, 1])
     labels = _labels(2, 6, 6, [2, 1])
+    ce, jaccard = frame_loss_terms(logits, labels, obj, 0, cfg)
+    assert torch.equal(ce, top_k_cross_entropy(logits, labels, 1.0))
+    assert torch.equal(jaccard, soft_jaccard(logits, labels, obj))
     expected = 0.5 * top_k_cross_entropy(logits, labels, 1.0) + 0.5 * soft_jaccard(logits, labels, obj)
-    assert torch.allclose(frame_loss(logits, labels, obj, 0, cfg), expected)
+    assert torch.allclose(combine_frame_loss(ce, jaccard, cfg), expected)
     pred = torch.zeros(2, 2, 2, dtype=torch.long)
     gt = torch.zeros(2, 2, 2, dtype=torch.long)
     pred[0, 0, 0] = gt[0, 0, 0] = 1  # object 1: IoU 1; object 2 absent in both: (0 + eps) / (0 + eps) = 1

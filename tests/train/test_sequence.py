@@ -122,3 +122,23 @@ def test_identity_shuffle_round_trip():
     for b, k_max in enumerate(obj_nums.tolist()):
         assert logits[b, :k_max + 1, 0, 0].tolist() == perm[b, :k_max + 1].float().tolist()
         assert (logits[b, k_max + 1:] == -1e10).all()
+
+
+def test_explicit_permutation_terms_and_logits():
+    model = StubModel()
+    with torch.no_grad():
+        model.logit_bias.copy_(torch.arange(11.0))
+    trainer = SequenceTrainer(model, ModelConfig(), MemoryConfig(), TrainConfig(long_term_gap=1))
+    perm = torch.tensor([[0, 3, 1, 2, 4, 5, 6, 7, 8, 9, 10], [0, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]])
+    state = torch.random.get_rng_state()
+    out = trainer(*_clip(3), step=0, id_permutation=perm, keep_logits=True)
+    assert torch.equal(torch.random.get_rng_state(), state)  # no random shuffle was drawn
+    assert out.logits.shape == (3, 2, 11, 32, 32) and not out.logits.requires_grad
+    # decode returns channel c = c; un-shuffling puts the value of slot perm[b, k] in channel k
+    assert out.logits[0, 0, :2, 0, 0].tolist() == [0.0, 3.0] and out.logits[0, 1, :3, 0, 0].tolist() == [0.0, 10.0, 9.0]
+    assert (out.logits[:, 0, 2:] < -9e9).all()  # unused identities masked (then resized)
+    assert out.cross_entropy.shape == out.jaccard.shape == (3, 2)
+    cfg = trainer.cfg
+    combined = (cfg.ce_weight * out.cross_entropy + cfg.jaccard_weight * out.jaccard).mean(dim=1)
+    assert torch.allclose(combined, out.frame_losses)
+    assert trainer(*_clip(3), step=0).logits is None

@@ -38,6 +38,9 @@ def test_loss_decreases_over_50_steps(synthetic_root, fast_overrides, tmp_path):
     last = sum(r["pred_loss"] for r in rows[-10:]) / 10
     assert last < 0.85 * first, (first, last)
     assert rows[0]["aux_weight"] == 1.0 and rows[-1]["aux_weight"] < 0.03
+    clip = len(rows[0]["frame_cross_entropy"])  # per-frame loss terms, frame 0 = the reference (auxiliary) frame
+    assert clip >= 3 and all(len(r["frame_cross_entropy"]) == len(r["frame_jaccard"]) == clip for r in rows)
+    assert all(0.0 <= j <= 1.0 for r in rows for j in r["frame_jaccard"])
     assert rows[0]["lr"] < rows[4]["lr"] and rows[-1]["lr"] < rows[10]["lr"]
     log_text = (run / "log" / "train.log").read_text()
     assert log_text.count("ETA") == 5 and "peak mem" in log_text

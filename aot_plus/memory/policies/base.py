@@ -8,6 +8,7 @@ and can be :meth:`EvictionPolicy.reset` for a new video.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Optional, Sequence
 
@@ -20,18 +21,43 @@ from aot_plus.memory.evidence import EVIDENCE_KINDS, Evidence
 #: and DeAOT's ``DualBranchGPM``).
 ModelFamily = Literal["aot", "deaot"]
 
+#: The value of a policy constant that follows the model family (resolved by :meth:`PolicyConfig.resolve`).
+AUTO = "auto"
+Auto = Literal["auto"]
+
 
 @dataclass(frozen=True)
 class PolicyConfig(Tagged):
-    """Root of the policy config family: ``memory.policy.name`` picks the variant (``fifo`` by default)."""
+    """Root of the policy config family: ``memory.policy.name`` picks the variant (``fifo`` by default).
+
+    A constant whose reference value differs between the AOT and DeAOT code paths defaults to ``auto``; the
+    experiment config replaces it with the model family's value when it is built (:meth:`resolve`), and an explicit
+    value is kept as given. A policy cannot be built from a config that still holds ``auto`` (see
+    ``docs/memory-policies.md``).
+    """
 
     name: str = "fifo"
 
+    def family_values(self, family: ModelFamily) -> dict[str, Any]:
+        """The reference value, on the model family's code path, of every field that may be ``auto``."""
+        return {}
+
+    def resolve(self, family: ModelFamily) -> "PolicyConfig":
+        """This config with every ``auto`` field replaced by the model family's reference value."""
+        check_family(family)
+        values = self.family_values(family)
+        changes = {key: values[key] for key in self.unresolved()}
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def unresolved(self) -> list[str]:
+        """Names of the fields still set to ``auto``."""
+        return [f.name for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), str)
+                and getattr(self, f.name) == AUTO]
+
     @classmethod
     def for_family(cls, family: ModelFamily) -> "PolicyConfig":
-        """This policy's config with the reference values of the model family's code path (default: no difference)."""
-        check_family(family)
-        return cls()
+        """The default config of this policy resolved for the model family's code path."""
+        return cls().resolve(family)
 
 
 def check_family(family: str) -> None:
@@ -99,10 +125,15 @@ class EvictionPolicy(abc.ABC):
             raise ValueError(f"reference_frames must be >= 1, got {reference_frames}")
         if capacity is not None and capacity <= reference_frames:
             raise ValueError(f"capacity {capacity} must exceed reference_frames {reference_frames}")
+        unresolved = cfg.unresolved()
+        if unresolved:
+            raise ValueError(f"memory.policy.{unresolved[0]} is still 'auto'; resolve the memory config for a model "
+                             "family first (MemoryConfig.resolve, done when an experiment config is built)")
         self.cfg = cfg
         self.reference_frames = reference_frames
         self.capacity = capacity
         self.last_scores: Optional[PolicyScores] = None
+        self.reset()
 
     def overflows(self, bank_size: int) -> bool:
         """Whether a bank of ``bank_size`` frames (after an insertion) exceeds the capacity."""
@@ -130,7 +161,8 @@ class EvictionPolicy(abc.ABC):
         """
 
     def reset(self) -> None:
-        """Forget all statistics (new video, or the memory was reset by a new reference)."""
+        """Forget all statistics (new video, or the memory was reset by a new reference); also called by
+        ``__init__``, so a subclass initialises its statistics here."""
         self.last_scores = None
 
 

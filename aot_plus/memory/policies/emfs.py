@@ -1,6 +1,6 @@
 """EMFS: evict the old frame with the lowest weighted moving-mean relevance plus sigmoid redundancy penalty.
 
-``engine-and-memory.md`` 7.4. The redundancy of frame ``i`` is its share of the summed key similarity
+See ``docs/memory-policies.md``. The redundancy of frame ``i`` is its share of the summed key similarity
 (:func:`aot_plus.memory.evidence.key_similarity`), rounded in float32; a frame much more similar to the others
 than average gets a small penalty term ``1 / (1 + exp(k * (q_i - t)))`` and is evicted first. The score
 ``w * m_i + p_i`` is float64 (``w * m_i`` in float32 first), as in the reference.
@@ -8,12 +8,13 @@ than average gets a small penalty term ``1 / (1 + exp(k * (q_i - t)))`` and is e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Union
 
 import torch
 from torch import Tensor
 
 from aot_plus.memory.evidence import Evidence, key_similarity
-from aot_plus.memory.policies.base import ModelFamily, check_family
+from aot_plus.memory.policies.base import AUTO, Auto, ModelFamily
 from aot_plus.memory.policies.relevance import RelevanceConfig, RelevancePolicy
 
 #: Reference constants per code path: AOT (``LongShortTermTransformer``) and DeAOT (``DualBranchGPM``).
@@ -25,7 +26,7 @@ _FAMILY_CONSTANTS: dict[str, dict[str, float]] = {
 
 @dataclass(frozen=True)
 class EMFSConfig(RelevanceConfig, tag="emfs"):
-    """EMFS constants; defaults are the reference's AOT path (see :meth:`for_family` for DeAOT).
+    """EMFS constants; ``auto`` (default) takes the model family's reference value.
 
     Attributes:
         penalty_slope: ``k`` of the sigmoid penalty (AOT 10, DeAOT 7).
@@ -34,16 +35,14 @@ class EMFSConfig(RelevanceConfig, tag="emfs"):
         redundancy_decimals: decimals the normalised redundancy is rounded to (half to even, float32; reference 4).
     """
 
-    penalty_slope: float = 10.0
-    penalty_threshold: float = 0.4
-    relevance_weight: float = 4.0
+    penalty_slope: Union[float, Auto] = AUTO
+    penalty_threshold: Union[float, Auto] = AUTO
+    relevance_weight: Union[float, Auto] = AUTO
     redundancy_decimals: int = 4
 
-    @classmethod
-    def for_family(cls, family: ModelFamily) -> "EMFSConfig":
+    def family_values(self, family: ModelFamily) -> dict[str, Any]:
         """Reference settings: AOT (10, 0.4, 4) scoring on overflow; DeAOT (7, 0.25, 2) scoring at every insertion."""
-        check_family(family)
-        return cls(score_every_insertion=family == "deaot", **_FAMILY_CONSTANTS[family])
+        return {**super().family_values(family), **_FAMILY_CONSTANTS[family]}
 
 
 def redundancy(similarity: Tensor, decimals: int) -> Tensor:

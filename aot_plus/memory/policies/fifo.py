@@ -1,6 +1,6 @@
 """FIFO: on overflow, evict the oldest frame after the reference frames (the "AOT*" / "DeAOT*" rows).
 
-``engine-and-memory.md`` 7.2: the reference drops bank position ``FORMER_MEM_LEN`` whenever the bank exceeds
+``docs/memory-policies.md``: the reference drops bank position ``FORMER_MEM_LEN`` whenever the bank exceeds
 ``FORMER_MEM_LEN + LATTER_MEM_LEN``; the bank then holds the reference frames and the most recent insertions. It
 is also what the reference uses during training (no attention is recorded there).
 """

@@ -2,7 +2,7 @@
 
 The relevance of each old frame is its share of the current frame's layer-0 long-term attention, weighted by the
 predicted foreground (:func:`aot_plus.memory.evidence.relevance`), smoothed by a moving mean keyed by frame index
-(``engine-and-memory.md`` 7.3). Subclasses add their own term and combine the two into a score; the lowest score
+(``docs/memory-policies.md``). Subclasses add their own term and combine the two into a score; the lowest score
 among the evictable positions is evicted (first one on ties; a NaN counts as the lowest, as in PyTorch's argmin).
 
 The only host-device synchronisation of a call happens here, once, when the per-frame vectors are moved to the
@@ -13,13 +13,13 @@ from __future__ import annotations
 import abc
 import logging
 from dataclasses import dataclass
-from typing import Literal, Optional, Sequence
+from typing import Any, Literal, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from aot_plus.memory.evidence import Evidence, relevance
-from aot_plus.memory.policies.base import EvictionPolicy, PolicyConfig, PolicyScores
+from aot_plus.memory.policies.base import AUTO, Auto, EvictionPolicy, ModelFamily, PolicyConfig, PolicyScores
 
 logger = logging.getLogger(__name__)
 
@@ -34,19 +34,25 @@ class RelevanceConfig(PolicyConfig):
         score_every_insertion: when the policy scores and updates its statistics. False = only at insertions that
             overflow the bank (the reference's AOT path, ``LongShortTermTransformer``, returns early otherwise);
             True = at every insertion, evicting only on overflow (the reference's DeAOT path, ``DualBranchGPM``).
-            See ``engine-and-memory.md`` 7.3.
+            ``auto`` (default) = the model family's path. See ``docs/memory-policies.md``.
         protected_positions: which leading positions are never evicted. ``first`` = position 0 only, as the
             reference hard-codes; ``reference_frames`` = all ``memory.reference_frames`` leading positions. The two
             agree when there is one reference frame (every published setting).
     """
 
     moving_mean_factor: float = 0.8
-    score_every_insertion: bool = False
+    score_every_insertion: Union[bool, Auto] = AUTO
     protected_positions: Literal["first", "reference_frames"] = "first"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.moving_mean_factor <= 1.0:
             raise ValueError(f"moving_mean_factor must lie in [0, 1], got {self.moving_mean_factor}")
+        if self.score_every_insertion not in (True, False, AUTO):
+            raise ValueError(f"score_every_insertion must be true, false or 'auto', got {self.score_every_insertion!r}")
+
+    def family_values(self, family: ModelFamily) -> dict[str, Any]:
+        """The DeAOT path scores at every insertion, the AOT path only on overflow."""
+        return {"score_every_insertion": family == "deaot"}
 
 
 class RelevancePolicy(EvictionPolicy):
@@ -54,10 +60,6 @@ class RelevancePolicy(EvictionPolicy):
 
     needs = frozenset({"attention", "foreground"})
     cfg: RelevanceConfig
-
-    def __init__(self, cfg: RelevanceConfig, reference_frames: int, capacity: Optional[int]) -> None:
-        super().__init__(cfg, reference_frames, capacity)
-        self._moving_mean: dict[int, float] = {}
 
     @property
     def moving_mean(self) -> dict[int, float]:
@@ -95,7 +97,7 @@ class RelevancePolicy(EvictionPolicy):
     def reset(self) -> None:
         """Forget the moving means (and the subclass's statistics)."""
         super().reset()
-        self._moving_mean = {}
+        self._moving_mean: dict[int, float] = {}
 
     def _device_terms(self, evidence: Evidence) -> list[Tensor]:
         """Extra ``(T,)`` vectors computed on the evidence's device, moved to the CPU with the relevance."""

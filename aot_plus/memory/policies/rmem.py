@@ -1,18 +1,16 @@
 """RMem: evict the old frame with the lowest moving-mean relevance plus UCB freshness bonus.
 
-``engine-and-memory.md`` 7.3. Each scored call counts, per frame index, how many scored calls a frame has been in
+See ``docs/memory-policies.md``. Each scored call counts, per frame index, how many scored calls a frame has been in
 the bank for (the just-inserted frame included); frames that stayed long get a smaller bonus
 ``u_i = scale * sqrt(ln(sum_j N_j) / (N_i + offset))``, so fresh frames are protected. All in float32.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 from torch import Tensor
 
-from aot_plus.memory.policies.base import ModelFamily, check_family
 from aot_plus.memory.policies.relevance import RelevanceConfig, RelevancePolicy
 
 
@@ -31,21 +29,11 @@ class RMemConfig(RelevanceConfig, tag="rmem"):
     ucb_offset: float = 8.0
     first_count_is_candidates: bool = True
 
-    @classmethod
-    def for_family(cls, family: ModelFamily) -> "RMemConfig":
-        """Reference settings: the DeAOT path scores at every insertion, the AOT path only on overflow."""
-        check_family(family)
-        return cls(score_every_insertion=family == "deaot")
-
 
 class RMemPolicy(RelevancePolicy, config=RMemConfig):
     """Moving-mean relevance + UCB freshness; evicts the lowest score among the unprotected old frames."""
 
     cfg: RMemConfig
-
-    def __init__(self, cfg: RMemConfig, reference_frames: int, capacity: Optional[int]) -> None:
-        super().__init__(cfg, reference_frames, capacity)
-        self._counts: dict[int, int] = {}
 
     @property
     def counts(self) -> dict[int, int]:
@@ -55,7 +43,7 @@ class RMemPolicy(RelevancePolicy, config=RMemConfig):
     def reset(self) -> None:
         """Forget the moving means and the counts."""
         super().reset()
-        self._counts = {}
+        self._counts: dict[int, int] = {}
 
     def _score(self, frame_ids: tuple[int, ...], moving_mean: Tensor,
                device_terms: Tensor) -> tuple[dict[str, Tensor], Tensor]:

@@ -1,4 +1,4 @@
-"""Unbounded (original AOT): every inserted frame stays; nothing is ever evicted (``engine-and-memory.md`` 7.1)."""
+"""Unbounded (original AOT): every inserted frame stays; nothing is ever evicted (``docs/memory-policies.md``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

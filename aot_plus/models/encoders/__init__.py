@@ -1,7 +1,7 @@
 """Image encoders (MobileNetV2, ResNet-50, Swin-B): each maps ``[B, 3, H, W]`` to ``[x4, x8, x16, x16']``.
 
 ``x4, x8, x16`` are the decoder shortcuts at strides 4, 8, 16; ``x16'`` (stride 16) goes through the encoder
-projector. For ResNet-50 and Swin-B, ``x16'`` is the same tensor as ``x16`` (spec model.md section 3).
+projector. For ResNet-50 and Swin-B, ``x16'`` is the same tensor as ``x16`` (``docs/model.md``, Encoders).
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def encoder_dims(name: str) -> tuple[int, int, int, int]:
 
 
 def freeze(encoder: nn.Module, freeze_at: int) -> None:
-    """Apply the ``freeze_at`` rule (spec model.md 3.3) to an encoder built by :func:`build_encoder`.
+    """Apply the ``freeze_at`` rule (``docs/model.md``, Encoders) to an encoder built by :func:`build_encoder`.
 
     CNNs: ``freeze_at >= 1`` freezes the stem, ``freeze_at >= k + 1`` stage k. Swin: the reference
     ``frozen_stages`` rule (``>= 0`` patch embedding, ``>= 2`` stages ``0 .. freeze_at - 2``).

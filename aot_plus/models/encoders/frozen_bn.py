@@ -1,4 +1,4 @@
-"""Batch normalisation with fixed statistics and affine terms (spec model.md section 3.2)."""
+"""Batch normalisation with fixed statistics and affine terms (``docs/model.md``, Encoders)."""
 from __future__ import annotations
 
 import torch

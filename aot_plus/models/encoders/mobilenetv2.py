@@ -1,4 +1,4 @@
-"""MobileNetV2 encoder at output stride 16 (spec model.md section 3.4).
+"""MobileNetV2 encoder at output stride 16 (``docs/model.md``, Encoders).
 
 The module tree is torchvision's (``features.N.conv...``), so ``mobilenet_v2-b0353104.pth`` loads directly
 (its ``classifier.*`` entries are ignored). Once the running stride reaches 16, later strides become 1 and a

@@ -1,4 +1,4 @@
-"""ResNet-50 encoder without ``layer4`` at output stride 16 (spec model.md section 3.1).
+"""ResNet-50 encoder without ``layer4`` at output stride 16 (``docs/model.md``, Encoders).
 
 State-dict keys follow torchvision (``conv1``, ``bn1``, ``layer{1,2,3}.{i}.conv{1,2,3}``, ``downsample.{0,1}``),
 so torchvision's ImageNet file loads directly (its ``layer4.*`` and ``fc.*`` entries are ignored).

@@ -1,4 +1,4 @@
-"""Swin Transformer encoder (Swin-B, first three stages), pure PyTorch (spec model.md section 3.5).
+"""Swin Transformer encoder (Swin-B, first three stages), pure PyTorch (``docs/model.md``, Encoders).
 
 Module names follow the Swin detection backbone used by AOT (``patch_embed``, ``layers.i.blocks.j``,
 ``layers.i.downsample``, ``norm{i}``), so ``swin_base_patch4_window7_224_22k.pth`` loads into it (its ``head``,
@@ -262,7 +262,7 @@ class SwinEncoder(nn.Module):
         self.apply(_init_weights)
 
     def freeze(self, freeze_at: int) -> None:
-        """Reference ``frozen_stages`` rule (spec model.md 3.3).
+        """Reference ``frozen_stages`` rule (``docs/model.md``, Encoders).
 
         ``freeze_at >= 0`` freezes the patch embedding; ``freeze_at >= 2`` also freezes stages
         ``0 .. freeze_at - 2`` (their stochastic depth becomes an identity) but leaves the patch merging of

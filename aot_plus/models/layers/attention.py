@@ -1,4 +1,4 @@
-"""Attention primitives of AOT and DeAOT (``model.md`` section 7).
+"""Attention primitives of AOT and DeAOT (``docs/model.md``, Attention primitives).
 
 Global attention uses PyTorch's fused ``scaled_dot_product_attention`` unless the caller asks for the attention
 mass per memory frame (the relevance policies); then the probabilities are computed explicitly in the input dtype,
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aot_plus.models.layers.basic import DWConv2d, silu, xavier_init
+from aot_plus.models.layers.basic import DWConv2d, large_negative, silu, xavier_init
 
 Mass = Optional[Tensor]
 
@@ -50,7 +50,7 @@ def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[in
 
 
 class MultiheadAttention(nn.Module):
-    """AOT multi-head attention (``model.md`` 7.1); keys ``linear_{Q,K,V}`` (with ``use_linear``), ``projection``.
+    """AOT multi-head attention (``docs/model.md``); keys ``linear_{Q,K,V}`` (with ``use_linear``), ``projection``.
 
     Args:
         dim: model width C.
@@ -78,7 +78,7 @@ class MultiheadAttention(nn.Module):
 
 
 class GatedPropagation(nn.Module):
-    """DeAOT gated attention (``model.md`` 7.2): ``softmax(Q K^T / sqrt(d_att)) V * U``, depthwise conv, projection.
+    """DeAOT gated attention (``docs/model.md``): ``softmax(Q K^T / sqrt(d_att)) V * U``, depthwise conv, projection.
 
     Args:
         d_qk: query/key input width (with ``use_linear``).
@@ -224,12 +224,11 @@ def window_aggregate(probs: Tensor, v: Tensor, radius: int, dilation: int, max_e
 
 def window_softmax(logits: Tensor, valid: Tensor) -> Tensor:
     """Softmax over the window axis (dim 1 of ``[N, W*W, h, w]``) with out-of-map positions at probability 0."""
-    fill = -1e8 if logits.dtype == torch.float32 else -1e4
-    return torch.softmax(logits.masked_fill(~valid, fill), dim=1)
+    return torch.softmax(logits.masked_fill(~valid, large_negative(logits.dtype)), dim=1)
 
 
 class LocalGatedPropagation(nn.Module):
-    """DeAOT windowed gated attention (``model.md`` 7.3); keys ``relative_emb_k``, ``dw_conv``, ``projection``.
+    """DeAOT windowed gated attention (``docs/model.md``); keys ``relative_emb_k``, ``dw_conv``, ``projection``.
 
     Args:
         d_vu: output width; values and gates are ``expand_ratio * d_vu`` wide.
@@ -273,7 +272,7 @@ class LocalGatedPropagation(nn.Module):
 
 
 class LocalAttention(nn.Module):
-    """Zoo AOT windowed multi-head attention (``model.md`` 7.4, aot-benchmark ``MultiheadLocalAttentionV2``).
+    """Zoo AOT windowed multi-head attention (``docs/model.md``, aot-benchmark ``MultiheadLocalAttentionV2``).
 
     Keys: ``relative_emb_v`` ``[heads, C/heads, W*W]`` (a learned value bias per window position),
     ``relative_emb_k`` (grouped 1x1 conv), ``projection``.

@@ -1,4 +1,4 @@
-"""Small building blocks shared by the transformers and the decoder (``model.md`` 7.5).
+"""Small building blocks shared by the transformers and the decoder (``docs/model.md``, Attention primitives).
 
 Shapes: sequences are ``[L, B, C]`` with ``L = h * w`` tokens in row-major order; maps are ``[B, C, h, w]``.
 """
@@ -20,6 +20,15 @@ def map_to_seq(x: Tensor) -> Tensor:
     """``[B, C, h, w]`` -> ``[L, B, C]``."""
     batch, channels, h, w = x.shape
     return x.view(batch, channels, h * w).permute(2, 0, 1)
+
+
+def large_negative(dtype: torch.dtype) -> float:
+    """The value that silences a logit before a softmax: -1e10 in float32, -1e4 in any other dtype.
+
+    -1e4 is the largest magnitude float16 holds comfortably; the reference uses the same float32 test (so bfloat16
+    gets -1e4 too). Any value whose exponential underflows gives the same softmax; see ``docs/masking.md``.
+    """
+    return -1e10 if dtype == torch.float32 else -1e4
 
 
 def silu(x: Tensor) -> Tensor:

@@ -1,4 +1,4 @@
-"""DeAOT's Gated Propagation Modules and their dual-branch stack (``model.md`` section 9).
+"""DeAOT's Gated Propagation Modules and their dual-branch stack (``docs/model.md``, DeAOT stack).
 
 Two streams: visual ``X`` and identity ``Y`` (``[L, B, C]``; ``Y`` starts absent). Memories per layer are
 ``(K, V, IDV)``: keys ``[.., d_att]``, visual values and identity values ``[.., 2C]``; the long-term memory has a
@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from aot_plus.models.layers.attention import GatedPropagation, LocalGatedPropagation
 from aot_plus.models.layers.basic import DropPath, GroupNorm1D, seq_to_map, silu, xavier_init
-from aot_plus.models.layers.lstt import LayerOutput, Memory, PropagationStack, StackOutput, long_term_inputs
+from aot_plus.memory.bank import LayerMemory
+from aot_plus.models.layers.lstt import LayerOutput, PropagationStack, StackOutput, long_term_inputs
 from aot_plus.models.layers.position import TemporalPE
 
 
@@ -66,9 +67,9 @@ class GatedPropagationModule(nn.Module):
             return silu(self.linear_ID_V(id_emb))
         return silu(self.linear_ID_V(torch.cat([id_input, id_emb], dim=2)))
 
-    def forward(self, x: Tensor, y: Optional[Tensor], size_2d: tuple[int, int], long_memory: Optional[Memory],
-                short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False) -> LayerOutput:
+    def forward(self, x: Tensor, y: Optional[Tensor], size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
+                short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
+                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the layer on the visual branch ``x`` and identity branch ``y`` (None for layer 0).
 
         Args:
@@ -80,6 +81,7 @@ class GatedPropagationModule(nn.Module):
             id_emb: reference mode: the frame's identity embedding.
             tpe: temporal PE for this propagation (long-term keys and query only).
             need_mass: return the long-term attention mass per memory frame.
+            need_keys: return the long-term keys as attended (temporal PE added).
         """
         a = self.norm1(x)
         query, raw_value = torch.split(self.linear_QV(a), [self.key_dim, self.expand], dim=2)
@@ -97,7 +99,7 @@ class GatedPropagationModule(nn.Module):
         mem_k, mem_v, mem_idv = long_memory
         lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
         lt_values = torch.cat([mem_v.flatten(0, 1), mem_idv.flatten(0, 1)], dim=-1)
-        global_out, mass = self.long_term_attn(lt_query, lt_keys, lt_values, gate, size_2d,
+        global_out, mass = self.long_term_attn(lt_query, lt_keys.flatten(0, 1), lt_values, gate, size_2d,
                                                mass_frames=mem_k.shape[0] if need_mass else None)
         short_k, short_v, short_idv = (seq_to_map(t, size_2d) for t in short_memory)
         local_out = self.short_term_attn(seq_to_map(query, size_2d), short_k, torch.cat([short_v, short_idv], dim=1),
@@ -110,9 +112,9 @@ class GatedPropagationModule(nn.Module):
         r, r_id = torch.split(self.self_attn(z, z, z, z, size_2d)[0], self.dim, dim=-1)
         x = x + self.droppath(r)
         y = y + self.droppath(r_id)
-        return LayerOutput(x, y, (key, value, id_input), mass)
+        return LayerOutput(x, y, (key, value, id_input), mass, lt_keys if need_keys else None)
 
-    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
+    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[LayerMemory, LayerMemory]:
         """The frame's ``(Kc, Vc, IDV)``, used for both the long- and the short-term memory."""
         key, value, id_input = state
         entry = (key, value, self.identity_value(id_input, id_emb))
@@ -133,18 +135,17 @@ class DualBranchGPM(PropagationStack):
         self.layers = nn.ModuleList(layers)
         self._init_norms(lambda: GroupNorm1D(2 * dim, groups=2), intermediate_norm)
 
-    def forward(self, x: Tensor, size_2d: tuple[int, int], long_memories: Optional[Sequence[Memory]] = None,
-                short_memories: Optional[Sequence[Memory]] = None, id_emb: Optional[Tensor] = None,
-                tpe: Optional[TemporalPE] = None, need_mass: bool = False) -> StackOutput:
+    def forward(self, x: Tensor, size_2d: tuple[int, int], long_memories: Optional[Sequence[LayerMemory]] = None,
+                short_memories: Optional[Sequence[LayerMemory]] = None, id_emb: Optional[Tensor] = None,
+                tpe: Optional[TemporalPE] = None, need_mass: bool = False, need_keys: bool = False) -> StackOutput:
         """Propagate ``x`` ``[L, B, C]`` (reference mode when ``id_emb`` is given); features are ``[X_i, Y_i]``."""
-        outputs, states, mass, y = [], [], None, None
+        outputs, states, first, y = [], [], None, None
         for index, layer in enumerate(self.layers):
             result = layer(x, y, size_2d, None if id_emb is not None else long_memories[index],
                            None if id_emb is not None else short_memories[index], id_emb, tpe,
-                           need_mass and index == 0)
+                           need_mass and index == 0, need_keys and index == 0)
             x, y = result.x, result.y
             outputs.append(torch.cat([x, y], dim=2))
             states.append(result.state)
-            if index == 0:
-                mass = result.mass
-        return StackOutput(self._normalise(outputs), states, mass)
+            first = result if index == 0 else first
+        return StackOutput(self._normalise(outputs), states, first.mass, first.keys)

@@ -1,4 +1,4 @@
-"""AOT's Long Short-Term Transformer: the VOST block, the model-zoo block and the stack (``model.md`` section 8).
+"""AOT's Long Short-Term Transformer: the VOST block, the model-zoo block and the stack (``docs/model.md``, AOT stack).
 
 Layers never hold memories. Each call receives the layer's long-term memory (``[T, L, B, C]`` keys and values in
 bank order) and short-term memory (the previous frame, ``[L, B, C]``), or, for a reference frame, the identity
@@ -13,11 +13,11 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from aot_plus.memory.bank import LayerMemory
 from aot_plus.models.layers.attention import LocalAttention, MultiheadAttention
 from aot_plus.models.layers.basic import DropPath, GNActDWConv2d, seq_to_map, xavier_init
 from aot_plus.models.layers.position import TemporalPE
 
-Memory = tuple[Optional[Tensor], ...]
 
 
 @dataclass(frozen=True)
@@ -29,19 +29,21 @@ class LayerOutput:
         y: DeAOT identity features ``[L, B, C]`` (None for AOT).
         state: the current-frame tensors :meth:`memorize` needs (AOT: ``(Kc, Vc, S)``; DeAOT: ``(Kc, Vc, B_)``).
         mass: layer-0 long-term attention mass per memory frame ``[B, L, T]`` when requested, else None.
+        keys: the long-term keys ``[T, L, B, D]`` as the attention used them (temporal PE added) when requested.
     """
 
     x: Tensor
     y: Optional[Tensor]
     state: tuple[Optional[Tensor], ...]
     mass: Optional[Tensor] = None
+    keys: Optional[Tensor] = None
 
 
 def long_term_inputs(query: Tensor, keys: Tensor, tpe: Optional[TemporalPE]) -> tuple[Tensor, Tensor]:
-    """Query and flattened keys ``[T*L, B, D]`` of the long-term attention, with the temporal PE when given."""
+    """Query and keys ``[T, L, B, D]`` of the long-term attention, with the temporal PE when given."""
     if tpe is not None:
-        return tpe.add_to_query(query), tpe.add_to_keys(keys).flatten(0, 1)
-    return query, keys.flatten(0, 1)
+        return tpe.add_to_query(query), tpe.add_to_keys(keys)
+    return query, keys
 
 
 class _AOTBlockBase(nn.Module):
@@ -67,11 +69,13 @@ class _AOTBlockBase(nn.Module):
         """The frame's long-term memory entry ``(Kc, linear_V(Vc + ID))``."""
         return key, self.linear_V(value + id_emb)
 
-    def _attend_long_term(self, x: Tensor, pos: Tensor, long_memory: Optional[Memory],
-                          short_memory: Optional[Memory], id_emb: Optional[Tensor], tpe: Optional[TemporalPE],
-                          need_mass: bool) -> tuple[Tensor, Tensor, Tensor, Memory, Tensor, Optional[Tensor]]:
+    def _attend_long_term(self, x: Tensor, pos: Tensor, long_memory: Optional[LayerMemory],
+                          short_memory: Optional[LayerMemory], id_emb: Optional[Tensor], tpe: Optional[TemporalPE],
+                          need_mass: bool
+                          ) -> tuple[Tensor, Tensor, Tensor, LayerMemory, Tensor, Optional[Tensor], Tensor]:
         """Self-attention, then long-term attention; in reference mode (``id_emb`` given) the frame's own entry
-        serves as both memories. Returns ``(x, query (= key), value, short_memory, long-term output, mass)``."""
+        serves as both memories. Returns ``(x, query (= key), value, short_memory, long-term output, mass,
+        long-term keys [T, L, B, D] as attended)``."""
         x = self._self_attention(x, pos)
         value = self.norm2(x)
         query = self.linear_Q(value)
@@ -80,13 +84,13 @@ class _AOTBlockBase(nn.Module):
             long_memory = tuple(t[None] for t in short_memory)
         mem_k, mem_v = long_memory
         lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
-        g, mass = self.long_term_attn(lt_query, lt_keys, mem_v.flatten(0, 1),
+        g, mass = self.long_term_attn(lt_query, lt_keys.flatten(0, 1), mem_v.flatten(0, 1),
                                       mass_frames=mem_k.shape[0] if need_mass else None)
-        return x, query, value, short_memory, g, mass
+        return x, query, value, short_memory, g, mass, lt_keys
 
 
 class VOSTBlock(_AOTBlockBase):
-    """The RMem/EMFS/AOT+ "simplified" LSTT block (``model.md`` 8.1).
+    """The RMem/EMFS/AOT+ "simplified" LSTT block (``docs/model.md``, AOT stack).
 
     Args:
         dim: width C.
@@ -115,9 +119,9 @@ class VOSTBlock(_AOTBlockBase):
         self._init_feed_forward(dim, feedforward_dim, droppath)
         xavier_init(self)
 
-    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
-                short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False) -> LayerOutput:
+    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
+                short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
+                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the block on ``x`` ``[L, B, C]``.
 
         Args:
@@ -129,9 +133,10 @@ class VOSTBlock(_AOTBlockBase):
             id_emb: reference mode: the frame's identity embedding ``[L, B, C]``.
             tpe: temporal PE for this propagation.
             need_mass: return the long-term attention mass per memory frame.
+            need_keys: return the long-term keys as attended (temporal PE added).
         """
-        x, query, value, short_memory, g, mass = self._attend_long_term(x, pos, long_memory, short_memory, id_emb,
-                                                                        tpe, need_mass)
+        x, query, value, short_memory, g, mass, lt_keys = self._attend_long_term(x, pos, long_memory, short_memory,
+                                                                                 id_emb, tpe, need_mass)
         key = query
         short_k, short_v = short_memory
         if self.norm4 is not None:
@@ -140,23 +145,19 @@ class VOSTBlock(_AOTBlockBase):
             s = self.short_term_attn(query, torch.cat((short_k, key), 0), torch.cat((short_v, value), 0))[0]
         x = x + g + s
         x = self._feed_forward(x, size_2d)
-        return LayerOutput(x, None, (key, value, s), mass)
+        return LayerOutput(x, None, (key, value, s), mass, lt_keys if need_keys else None)
 
-    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
+    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[LayerMemory, LayerMemory]:
         """Long-term ``(Kc, linear_V(Vc + ID))`` and short-term ``(linear_QMem(S), linear_VMem(S + ID))`` entries."""
         key, value, s = state
         return self.long_entry(key, value, id_emb), (self.linear_QMem(s), self.linear_VMem(s + id_emb))
 
 
 class ZooBlock(_AOTBlockBase):
-    """The aot-benchmark (model zoo) LSTT block with windowed short-term attention (``model.md`` 8.3).
+    """The aot-benchmark (model zoo) LSTT block with windowed short-term attention (``docs/model.md``, AOT stack).
 
     Args:
-        dim: width C.
-        self_heads: self-attention heads.
-        att_heads: long/short-term attention heads.
-        feedforward_dim: feed-forward width.
-        droppath: stochastic depth rate (training only).
+        dim, self_heads, att_heads, feedforward_dim, droppath: as :class:`VOSTBlock`.
         radius: short-term window radius.
         dilation: short-term window dilation.
         relative_emb: learned relative embeddings in the windowed attention.
@@ -175,21 +176,21 @@ class ZooBlock(_AOTBlockBase):
         self._init_feed_forward(dim, feedforward_dim, droppath)
         xavier_init(self)
 
-    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[Memory],
-                short_memory: Optional[Memory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False) -> LayerOutput:
+    def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
+                short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
+                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
         """Run the block; arguments as :meth:`VOSTBlock.forward` (the short-term memory is ``(K, V)`` of the
         previous frame, attended through a window)."""
-        x, query, value, short_memory, g, mass = self._attend_long_term(x, pos, long_memory, short_memory, id_emb,
-                                                                        tpe, need_mass)
+        x, query, value, short_memory, g, mass, lt_keys = self._attend_long_term(x, pos, long_memory, short_memory,
+                                                                                 id_emb, tpe, need_mass)
         key = query
         s = self.short_term_attn(seq_to_map(query, size_2d), seq_to_map(short_memory[0], size_2d),
                                  seq_to_map(short_memory[1], size_2d))
         x = x + (g + s)
         x = self._feed_forward(x, size_2d)
-        return LayerOutput(x, None, (key, value, None), mass)
+        return LayerOutput(x, None, (key, value, None), mass, lt_keys if need_keys else None)
 
-    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[Memory, Memory]:
+    def memorize(self, state: Sequence[Optional[Tensor]], id_emb: Tensor) -> tuple[LayerMemory, LayerMemory]:
         """The frame's ``(Kc, linear_V(Vc + ID))``, used for both the long- and the short-term memory."""
         entry = self.long_entry(state[0], state[1], id_emb)
         return entry, entry
@@ -203,11 +204,14 @@ class StackOutput:
         features: the decoder's transformer inputs, each ``[L, B, C']`` (normalised as the reference does).
         states: per layer, the state :meth:`memorize` needs.
         mass: layer 0's long-term attention mass per memory frame ``[B, L, T]`` when requested.
+        keys: layer 0's long-term keys ``[T, L, B, D]`` as its attention used them (temporal PE added) when
+            requested.
     """
 
     features: list[Tensor]
     states: list[tuple[Optional[Tensor], ...]]
     mass: Optional[Tensor]
+    keys: Optional[Tensor] = None
 
 
 class PropagationStack(nn.Module):
@@ -228,14 +232,15 @@ class PropagationStack(nn.Module):
             outputs[:-1] = [norm(out) for norm, out in zip(self.decoder_norms[:-1], outputs[:-1])]
         return outputs
 
-    def memorize(self, states: Sequence[Sequence[Optional[Tensor]]], id_emb: Tensor) -> tuple[list[Memory], list[Memory]]:
+    def memorize(self, states: Sequence[Sequence[Optional[Tensor]]],
+                 id_emb: Tensor) -> tuple[list[LayerMemory], list[LayerMemory]]:
         """Per layer, the frame's long-term and short-term memory entries given its identity embedding."""
         pairs = [layer.memorize(state, id_emb) for layer, state in zip(self.layers, states)]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 class LongShortTermTransformer(PropagationStack):
-    """A stack of AOT blocks plus the decoder norms (``model.md`` 8.2); key prefix ``LSTT.``.
+    """A stack of AOT blocks plus the decoder norms (``docs/model.md``, AOT stack); key prefix ``LSTT.``.
 
     Args:
         blocks: the layers (all :class:`VOSTBlock` or all :class:`ZooBlock`).
@@ -253,18 +258,18 @@ class LongShortTermTransformer(PropagationStack):
         self._init_norms(lambda: nn.LayerNorm(dim), intermediate_norm)
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int],
-                long_memories: Optional[Sequence[Memory]] = None, short_memories: Optional[Sequence[Memory]] = None,
+                long_memories: Optional[Sequence[LayerMemory]] = None,
+                short_memories: Optional[Sequence[LayerMemory]] = None,
                 id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False) -> StackOutput:
+                need_mass: bool = False, need_keys: bool = False) -> StackOutput:
         """Propagate ``x`` ``[L, B, C]`` through every layer (reference mode when ``id_emb`` is given)."""
-        outputs, states, mass = [], [], None
+        outputs, states, first = [], [], None
         for index, layer in enumerate(self.layers):
             result = layer(x, pos, size_2d, None if id_emb is not None else long_memories[index],
                            None if id_emb is not None else short_memories[index], id_emb, tpe,
-                           need_mass and index == 0)
+                           need_mass and index == 0, need_keys and index == 0)
             x = result.x
             outputs.append(x)
             states.append(result.state)
-            if index == 0:
-                mass = result.mass
-        return StackOutput(self._normalise(outputs), states, mass)
+            first = result if index == 0 else first
+        return StackOutput(self._normalise(outputs), states, first.mass, first.keys)

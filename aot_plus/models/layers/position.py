@@ -1,6 +1,6 @@
 """Position embeddings: the sine embedding of the encoder grid and RMem's temporal embedding.
 
-Both are pure functions of their inputs; nothing is cached on modules (``model.md`` sections 6 and 10).
+Both are pure functions of their inputs; nothing is cached on modules (``docs/model.md``, ``docs/temporal-pe.md``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from torch import Tensor
 
 def sine_position_embedding(size_2d: tuple[int, int], channels: int = 256, temperature: float = 10000.0,
                             device: torch.device | str = "cpu") -> Tensor:
-    """DETR-style normalised sine embedding of an ``h x w`` grid (``model.md`` 6).
+    """DETR-style normalised sine embedding of an ``h x w`` grid (``docs/model.md``).
 
     Rows and columns are normalised to ``[0, 2 pi]`` (the last index maps to ``~2 pi``); channels ``0 .. C/2-1``
     embed the row, ``C/2 .. C-1`` the column, with sin / cos interleaved.
@@ -46,7 +46,7 @@ def sine_position_embedding(size_2d: tuple[int, int], channels: int = 256, tempe
 
 
 def temporal_pe_rows(mem_pos_emb: Tensor, num_frames: int, max_interp_frames: int = 4) -> Tensor:
-    """Per-memory-frame temporal embedding rows for a bank of ``T = num_frames`` frames (``model.md`` 10).
+    """Per-memory-frame temporal embedding rows for a bank of ``T = num_frames`` frames (``docs/temporal-pe.md``).
 
     ``T <= max_interp_frames``: the first ``min(T, S)`` slots linearly interpolated (align_corners) to ``T`` rows
     (the identity when ``T <= S``). Larger ``T``: the slots are interpolated to ``max_interp_frames`` rows, reversed,
