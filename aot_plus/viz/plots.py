@@ -58,7 +58,7 @@ def _draw_j(ax, series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
         ax.axvspan(tail_from, tail_to, color="grey", alpha=0.12, label="J_tr frames")
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("J (IoU)")
-    ax.legend(fontsize=8, ncol=4, loc="lower left")
+    ax.legend(fontsize=8, ncol=4, loc="best")
 
 
 def plot_memory_timeline(timelines: Mapping[str, Sequence[Sequence[int]]], out_path: PathLike,
