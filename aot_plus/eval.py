@@ -7,23 +7,24 @@ Usage::
 
 Several processes or GPUs: ``torchrun --nproc_per_node N -m aot_plus.eval ...`` (sequences are split between
 ranks by frame count). Finished sequence folders are skipped, so an interrupted run continues where it stopped;
-``eval.skip_finished=false`` recomputes everything. ``--ckpt none`` keeps random weights (debugging only).
+``eval.skip_finished=false`` recomputes everything. The output folder records the checkpoint, settings and split
+that produced it: a rerun with others is refused unless ``--overwrite`` (``aot_plus.inference.results_folder``). ``--ckpt none`` keeps random weights (debugging only).
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from pathlib import Path
 from typing import Optional, Sequence
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, check_checkpoint, load_experiment,
-                                        parse)
+from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
+                                        load_experiment, parse)
 from aot_plus.inference.distributed import dist_info_from_env
-from aot_plus.inference.runner import DATASETS, ROOT_KEYS, EvalJob, evaluate_dataset
+from aot_plus.inference.runner import DATASETS, EvalJob, evaluate_dataset
+from aot_plus.interrupts import run_cli
 
 log = logging.getLogger("aot_plus.eval")
 
@@ -32,11 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m aot_plus.eval``."""
     parser = argparse.ArgumentParser(prog="python -m aot_plus.eval", description=__doc__.splitlines()[0])
     add_common_arguments(parser)
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--split", default="val", help="split / list name (default: val)")
-    parser.add_argument("--output", required=True, type=Path, help="results folder")
-    parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
-    parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
+    add_dataset_arguments(parser, DATASETS, "results folder")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="the output folder holds results of another checkpoint, config or split: delete them "
+                             "and compute everything again")
     parser.add_argument("--plots", action="store_true", default=None,
                         help="write memory-timeline and J-over-time PNGs to <output>/plots (eval.plots)")
     return parser
@@ -66,17 +66,22 @@ class _FrameBar:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
+    rank = dist_info_from_env().rank
+    return run_cli(_main, argv, prefix=f"[rank {rank}] " if rank else "",
+                   survives="finished sequence folders are kept; the same command continues the run")
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parse(parser, argv)
-    if args.dataset_path:
-        args.overrides.append(f"{ROOT_KEYS[args.dataset]}={args.dataset_path}")
     info = dist_info_from_env()
     prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
     logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)
     cfg = load_experiment(args)
     checkpoint = check_checkpoint(parser, args.ckpt)
-    job = EvalJob(args.dataset, args.split, args.output, checkpoint, tuple(args.sequences))
+    job = EvalJob(args.dataset, args.split, args.output, checkpoint, tuple(args.sequences), overwrite=args.overwrite,
+                  force_output=args.force_output)
     bar = _FrameBar() if info.is_main else None
     try:
         with logging_redirect_tqdm():

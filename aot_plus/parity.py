@@ -194,8 +194,9 @@ def normalize_frame(frame: np.ndarray, device: torch.device | str = "cpu") -> to
     return (x - mean) / std
 
 
-def run_case(case_dir: Path | str, atol: float = 2e-3, device: str = "cpu") -> ParityReport:
-    """Run one case folder and compare every frame with the reference."""
+def run_case(case_dir: Path | str, atol: float = 2e-3, device: str = "cpu",
+             storage: str = "growing") -> ParityReport:
+    """Run one case folder and compare every frame with the reference (``storage``: ``memory.storage``)."""
     case_dir = Path(case_dir)
     case, arrays = load_case(case_dir)
     json_path = case_dir / "case.json"
@@ -206,7 +207,7 @@ def run_case(case_dir: Path | str, atol: float = 2e-3, device: str = "cpu") -> P
     fill_weights(model, int(_require(case, "seed", json_path)), case.get("scale_rule", []))
     dev = torch.device(device)
     model.to(dev).eval()
-    memory = case_memory_config(case, cfg.family, json_path)
+    memory = dataclasses.replace(case_memory_config(case, cfg.family, json_path), storage=storage)
     session = VideoSession(model, memory, SessionConfig(mask_unused_ids=bool(case.get("identity_channels_masked"))))
     frames, probs_ref, labels_ref = arrays["frames"], arrays["probs"], arrays["pred_labels"]
     kept_ref = [tuple(k) for k in _require(case, "kept_long_term_frames", json_path)]
@@ -256,6 +257,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("case_dir", type=Path, help="folder with case.json and case.npz")
     parser.add_argument("--atol", type=float, default=2e-3, help="tolerance on probabilities (default 2e-3)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--storage", choices=("growing", "static"), default="growing",
+                        help="memory.storage of the run (default growing; static needs a bounded policy)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1, as the fixtures were generated; 0 keeps torch's default)")
     args = parser.parse_args(argv)
@@ -266,7 +269,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
     try:
-        report = run_case(args.case_dir, args.atol, args.device)
+        report = run_case(args.case_dir, args.atol, args.device, args.storage)
     except (CaseError, ValueError, KeyError, OSError) as err:
         sys.stdout.write(f"PARITY FAIL: {err}\n")
         return 1
@@ -275,4 +278,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from aot_plus.interrupts import run_cli
+    sys.exit(run_cli(main))

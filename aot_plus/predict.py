@@ -32,8 +32,8 @@ from aot_plus.inference.empty_watch import EmptyMaskWatch
 from aot_plus.inference.predictor import VideoPredictor
 from aot_plus.inference.video_io import OverlayVideoWriter, overlay, read_first_mask
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
-from aot_plus.io.ownership import (OutputFolderError, check_replaceable, claim_folder, file_key, forget_stale_files,
-                                   input_conflict)
+from aot_plus.interrupts import run_cli
+from aot_plus.io.ownership import claim_outputs, file_key, forget_stale_files
 
 log = logging.getLogger("aot_plus.predict")
 
@@ -70,13 +70,8 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
     source = FrameSource(video)
     first_mask = read_first_mask(mask_path, source.first_frame_size(), source.first_frame, binary=binary_mask)
     watch = EmptyMaskWatch(np.unique(first_mask), cfg.eval.empty_mask_warn_frames, str(video))
-    inputs = [video, mask_path]
-    manifest = claim_folder(output, "aot_plus.predict", inputs=inputs, force=force_output)
-    if overlay_path is not None:
-        clash = None if force_output else input_conflict(overlay_path, inputs)
-        if clash is not None:
-            raise OutputFolderError(f"overlay video {overlay_path} overlaps the input {clash}")
-        check_replaceable(overlay_path, manifest.get("overlay"), force_output, what="overlay video")
+    manifest = claim_outputs(output, "aot_plus.predict", inputs=[video, mask_path], files={"overlay": overlay_path},
+                             force=force_output)
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
     device = select_device(cfg.eval.device, DistInfo())
     predictor = VideoPredictor(load_model(cfg, checkpoint), cfg, device)
@@ -112,7 +107,11 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
+    return run_cli(_main, argv, survives="no mask or overlay file was written")
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parse(parser, argv)
     if args.per_object:

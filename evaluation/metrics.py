@@ -1,7 +1,7 @@
 """Per-frame scores (region J, boundary F) and per-object statistics (mean, recall, decay).
 
-The rules are those of the official VOST evaluator (``TRI-ML/VOST/evaluation``, spec: evaluation.md
-Part B), which shares its metric code with the DAVIS 2017 toolkit:
+The rules are those of the official VOST evaluator (``TRI-ML/VOST/evaluation``, ``docs/metrics.md``), which
+shares its metric code with the DAVIS 2017 toolkit:
 
 * void (255) in the ground truth is plain background and is *not* excluded from the union;
 * a frame whose union is empty scores J = 1;

@@ -1,7 +1,7 @@
 """Per-object statistics, the global and per-sequence tables, and their CSV files.
 
 The CSVs match the official evaluators byte for byte: header line, values ``%.3f``, NaN as an empty
-field, no index column, ``\\n`` line ends, rows in list order (spec evaluation.md B6). Both files are
+field, no index column, ``\\n`` line ends, rows in list order (``docs/metrics.md``). Both files are
 written to temporary files first and then moved into place.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Only one annotation and one prediction are held in memory at a time; the result is the (K, n) matrix
 of per-frame scores, where K is the largest id of the first annotated frame (void removed) and n the
-number of annotated frames minus the first and the last (spec evaluation.md B2).
+number of annotated frames minus the first and the last (``docs/metrics.md``).
 """
 from __future__ import annotations
 

@@ -82,7 +82,22 @@ def _nearest(key: str, valid: Iterable[str]) -> str:
     return f"; did you mean {match[0]!r}?" if match else ""
 
 
+_PLAIN_TYPES = {int: "an integer", float: "a number", bool: "true/false", str: "a string", type(None): "null"}
+
+
 def _type_name(tp: Any) -> str:
+    """A type in a user's words: ``Optional[int]`` -> ``an integer or null``."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp in _PLAIN_TYPES:
+        return _PLAIN_TYPES[tp]
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(arg) for arg in args)
+    if origin is typing.Literal:
+        return f"one of {list(args)}"
+    if origin in (tuple, list):
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(tp):
+        return "a mapping"
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
@@ -105,7 +120,7 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
                 return _convert(value, arg, key, source)
             except ConfigError as err:
                 errors.append(str(err))
-        raise ConfigError(f"{where}: {value!r} matches none of {_type_name(tp)}")
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
     if origin is typing.Literal:
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")

@@ -1,4 +1,4 @@
-"""Drawing one training clip from a video sequence: the reference's VOS sampler (``data.md`` section 2).
+"""Drawing one training clip from a video sequence: the reference's VOS sampler (``docs/clip-sampling.md``).
 
 Shared by VOST, DAVIS and YouTube-VOS: random reversal, a reference frame with enough labelled pixels and
 little void, random gaps with a valid-frame rule and fallbacks, reflected indices, and a consistency check

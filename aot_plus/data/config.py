@@ -1,8 +1,8 @@
 """Typed configuration of the data pipeline (the ``data`` section of an experiment file).
 
-Every default is the reference's (RMem / AOT+ ``configs/default.py`` and the dataset classes; ``data.md``). The
-stage-dependent values (``train_datasets``, ``clip.seq_len``) default to the ``pre_vost`` stage; the stage files
-under ``configs/stages/`` set them explicitly.
+Every default is the reference's (RMem / AOT+ ``configs/default.py`` and the dataset classes;
+``docs/clip-sampling.md``, ``docs/augmentation.md``). The stage-dependent values (``train_datasets``,
+``clip.seq_len``) default to the ``pre_vost`` stage; the stage files under ``configs/stages/`` set them explicitly.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _check_prob(name: str, value: float) -> None:
 
 @dataclass(frozen=True)
 class VOSSourceConfig:
-    """One video dataset read by the shared clip sampler (``data.md`` section 2).
+    """One video dataset read by the shared clip sampler (``docs/clip-sampling.md``).
 
     Attributes:
         root: dataset root folder.
@@ -105,7 +105,7 @@ class LVOSConfig:
 
 @dataclass(frozen=True)
 class ClipConfig:
-    """The clip sampler shared by the video datasets (``data.md`` section 2).
+    """The clip sampler shared by the video datasets (``docs/clip-sampling.md``).
 
     Attributes:
         seq_len: frames per sample L (reference + previous + L - 2 current); 15 in ``pre_vost``, 17 in
@@ -151,7 +151,7 @@ class ClipConfig:
 
 @dataclass(frozen=True)
 class PhotometricConfig:
-    """Per-frame colour augmentation of aot-benchmark's ``v2`` pipeline; off in RMem / AOT+ (``data.md`` 3).
+    """Per-frame colour augmentation of aot-benchmark's ``v2`` pipeline; off in RMem / AOT+ (docs/augmentation.md).
 
     Attributes:
         enabled: insert colour jitter, grey-scale and blur after the crop.
@@ -184,7 +184,7 @@ class PhotometricConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Geometric augmentation of a video clip, one draw per clip (``data.md`` section 3).
+    """Geometric augmentation of a video clip, one draw per clip (``docs/augmentation.md``).
 
     Attributes:
         crop_size: output (height, width). Unset (the default): follows the model's ``align_corners`` as in the
@@ -227,7 +227,7 @@ def model_crop_size(align_corners: bool) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class StaticConfig:
-    """Static-image pretraining samples (stage ``pre``, ``data.md`` section 4).
+    """Static-image pretraining samples (stage ``pre``, ``docs/augmentation.md``).
 
     Attributes:
         root: folder with ``JPEGImages/<subset>`` and ``Annotations/<subset>``.

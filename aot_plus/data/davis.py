@@ -1,4 +1,4 @@
-"""DAVIS 2017 / 2016 readers (``data.md`` 1.2), in the aot-benchmark layout or the RMem fork's.
+"""DAVIS 2017 / 2016 readers (``docs/datasets.md``), in the aot-benchmark layout or the RMem fork's.
 
 aot-benchmark: ``JPEGImages/480p/<seq>``, ``Annotations/480p/<seq>``, ``ImageSets/2017/<split>.txt``.
 RMem fork: ``JPEGImages/<seq>``, ``Annotations/<seq>``, lists in ``ImageSets/2017/`` (training) or

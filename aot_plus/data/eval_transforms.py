@@ -1,4 +1,4 @@
-"""Test-time frame preparation: the reference evaluator's sizes, flips and scales (``data.md`` 5.3).
+"""Test-time frame preparation: the reference evaluator's sizes, flips and scales (``docs/resizing.md``).
 
 A frame is resized so that its long side is at most ``max_long_side`` (or its short side fitted to
 ``min_short_side``), multiplied by the scale factor, truncated, and each side snapped to the model's stride:

@@ -1,6 +1,6 @@
 """Low-level readers and writers shared by every dataset: images, palette masks, sequence lists, the palette.
 
-Conventions (``data.md``, start): images are read with OpenCV and returned as RGB; masks are palette (or grey)
+Conventions (``docs/datasets.md``): images are read with OpenCV and returned as RGB; masks are palette (or grey)
 PNGs whose pixel values are object ids (0 background, 1..K objects, 255 void); frame order is the
 natural order of the file names (zero-padded names sort as text); sequence lists hold one name per line.
 """

@@ -1,4 +1,4 @@
-"""Dynamic merge: paste a second augmented clip over the first, frame by frame (``data.md`` section 2).
+"""Dynamic merge: paste a second augmented clip over the first, frame by frame (``docs/clip-sampling.md``).
 
 The second clip's labelled pixels (objects and void) replace the first clip's image and label; objects are
 renumbered from the merged reference frame (those with more than ``min_pixels`` pixels, at most

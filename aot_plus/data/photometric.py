@@ -1,6 +1,6 @@
 """Single-image augmentations with OpenCV / NumPy: colour jitter, grey-scale, blur, affine, random resized crop.
 
-They re-implement the torchvision operations the reference pipelines use (``data.md`` sections 3 and 4) on
+They re-implement the torchvision operations the reference pipelines use (``docs/augmentation.md``) on
 ``[H, W, 3]`` float32 RGB images in 0..255, so no torchvision is needed. Draws come from the caller's generator.
 """
 from __future__ import annotations

@@ -6,6 +6,8 @@ touches NumPy's, Python's or torch's global generators.
 """
 from __future__ import annotations
 
+import signal
+
 import cv2
 import numpy as np
 import torch
@@ -32,4 +34,5 @@ def worker_init_fn(worker_id: int) -> None:
     The datasets never use the global generators; seeding them keeps third-party code in workers reproducible.
     """
     cv2.setNumThreads(0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the workers too; the training process decides
     seed_process(torch.initial_seed() % 2**32, include_torch=False)

@@ -18,6 +18,7 @@ from PIL import Image
 from aot_plus.data.errors import DatasetError
 from aot_plus.data.io import read_image, read_label, stem
 from aot_plus.data.object_ids import ObjectIds
+from aot_plus.io.images import has_object
 
 
 class EvalSequence:
@@ -70,7 +71,7 @@ class EvalSequence:
 
     @property
     def stems(self) -> list[str]:
-        """Frame stems (file name up to the first dot): the result PNGs are ``<stem>.png``."""
+        """Frame stems (file name without its last suffix): the result PNGs are ``<stem>.png``."""
         return [stem(p.name) for p in self.frame_paths]
 
     @property
@@ -127,6 +128,9 @@ class EvalSequence:
                                f"{self.frame_paths[index]} is {self.size[1]}x{self.size[0]} (width x height)")
         if index in self.label_objects:
             label = np.where(np.isin(label, self.label_objects[index]), label, 0).astype(np.uint8)
+        if index == 0 and not has_object(label):
+            raise DatasetError(f"first annotation {path} holds no object (every pixel is background 0 or void "
+                               "255): there is nothing to track and nothing to score")
         return (label > 0).astype(np.uint8) if self.binarize else label
 
     def _object_ids(self) -> list[ObjectIds]:

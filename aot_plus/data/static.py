@@ -1,4 +1,4 @@
-"""Static-image pretraining samples (stage ``pre``, ``data.md`` sections 1.5 and 4).
+"""Static-image pretraining samples (stage ``pre``, ``docs/augmentation.md``, ``docs/datasets.md``).
 
 One image and its mask become a pseudo-video of ``clip.seq_len`` frames: a shared random flip, then for every
 frame after the first a flip, colour jitter and random affine warp, and for every frame a random resized crop.

@@ -16,8 +16,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -27,6 +25,7 @@ import numpy as np
 
 from aot_plus.data.io import davis_palette, write_label
 from aot_plus.data.synthetic_scene import EXTRA_EVENT_PROB, make_scene, render_frame
+from aot_plus.io.atomic import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -129,9 +128,10 @@ def generate_dataset(out: Union[str, os.PathLike], sequences: int = 20, frames: 
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (pass --overwrite to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    if out.exists() and not (out / "synthetic.json").is_file():
+        raise FileExistsError(f"{out} is not a synthetic dataset (no synthetic.json); --overwrite only replaces "
+                              "folders this generator wrote")
+    with atomic_dir(out) as tmp:  # the user's umask applies (mkdtemp would make the folder 0700)
         made, lists = [], {"train": [], "val": []}
         for index in range(sequences):
             splits = split_of(index, sequences, val_fraction)
@@ -151,12 +151,6 @@ def generate_dataset(out: Union[str, os.PathLike], sequences: int = 20, frames: 
                 "height": height, "width": width, "only": only,
                 "val_fraction": val_fraction, "items": [dataclasses.asdict(seq) for seq in made]}
         (tmp / "synthetic.json").write_text(json.dumps(info, indent=1))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return made
 
 
@@ -190,4 +184,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from aot_plus.interrupts import run_cli
+    raise SystemExit(run_cli(main))

@@ -1,4 +1,4 @@
-"""Training-clip augmentation with OpenCV / NumPy / torch (``data.md`` section 3).
+"""Training-clip augmentation with OpenCV / NumPy / torch (``docs/augmentation.md``).
 
 A :class:`Clip` holds the frames of one training sample in sample order (reference, previous, current...).
 Geometric transforms draw once per clip and apply the same geometry to every frame and label; labels are

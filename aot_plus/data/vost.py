@@ -1,4 +1,4 @@
-"""VOST readers (``data.md`` 1.1): training sequences from the annotated frames, evaluation sequences at 10 fps.
+"""VOST readers (``docs/datasets.md``): training reads the annotated frames, evaluation the 10 fps frames.
 
 Layout: ``ImageSets/<split>.txt``, ``JPEGImages/<seq>/*.jpg`` (the annotated frames), ``JPEGImages_10fps/<seq>``
 (every 10 fps frame; the annotated ones are every second), ``Annotations/<seq>/*.png`` (palette, 255 = void).

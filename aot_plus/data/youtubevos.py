@@ -1,4 +1,6 @@
-"""YouTube-VOS 2018/2019 readers (``data.md`` 1.3): ``<root>/<year>/<split>/{JPEGImages,Annotations,meta.json}``.
+"""YouTube-VOS 2018/2019 readers (``docs/datasets.md``).
+
+Layout: ``<root>/<year>/<split>/{JPEGImages,Annotations,meta.json}``.
 
 ``meta.json`` lists, per video, its objects and the frames each appears in. Objects may start after the first
 frame; evaluation gives the model each object's first annotated frame.

@@ -23,10 +23,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from aot_plus.engine.config import SessionConfig
+from aot_plus.engine.frame_step import FrameStep
 from aot_plus.engine.groups import (IGNORE_LABEL, group_label, group_object_count, group_probabilities,
                                     mask_unused_identities, merge_probabilities, num_groups)
 from aot_plus.engine.video_memory import VideoMemory
-from aot_plus.memory import Evidence, EvictionPolicy, MemoryBank, MemoryConfig, build_policy, resolve_gap
+from aot_plus.memory import Evidence, EvictionPolicy, MemoryBank, MemoryConfig, build_bank, build_policy, resolve_gap
 from aot_plus.memory.evidence import foreground_probability
 from aot_plus.models.layers.lstt import StackOutput
 from aot_plus.models.vos import VOSModel
@@ -59,18 +60,24 @@ class VideoSession:
         memory: bank bounds, long-term gap and eviction policy.
         cfg: session settings (identity masking, later references, short-term skip).
         num_frames: length of the video; needed when the gap follows the per-sequence rule.
-        bank_factory: makes the storage of each group's memory (default :class:`~aot_plus.memory.MemoryBank`).
+        bank_factory: makes the storage of each group's memory (default: the one ``memory.storage`` names, a
+            growing :class:`~aot_plus.memory.MemoryBank` or a preallocated
+            :class:`~aot_plus.memory.StaticMemoryBank`).
+        frame_step: the network calls of a propagated frame (e.g. compiled, shared between sessions); default:
+            eager calls of ``model``.
 
     The policy's ``auto`` constants are resolved from ``model.family`` (a config already resolved is kept).
     """
 
     def __init__(self, model: VOSModel, memory: MemoryConfig, cfg: SessionConfig = SessionConfig(),
-                 num_frames: Optional[int] = None, bank_factory: Callable[[], MemoryBank] = MemoryBank) -> None:
+                 num_frames: Optional[int] = None, bank_factory: Optional[Callable[[], MemoryBank]] = None,
+                 frame_step: Optional[FrameStep] = None) -> None:
         self.model = model
         self.memory_cfg = memory.resolve(model.family)
         self.cfg = cfg
         self.gap = resolve_gap(memory, num_frames)
-        self.bank_factory = bank_factory
+        self.bank_factory = bank_factory if bank_factory is not None else lambda: build_bank(self.memory_cfg)
+        self.frame_step = frame_step if frame_step is not None else FrameStep(model)
         self._groups: list[_Group] = []
         self._frame_idx = -1
         self._num_objects = 0
@@ -145,14 +152,14 @@ class VideoSession:
                              f"{self._input_size}")
         self._num_objects = max(self._num_objects, count)
         self._input_size = tuple(image.shape[-2:])
-        feats = self.model.encode(image)
+        feats = self.frame_step.encode(image)
         per_group = self.model.max_obj_num
         while len(self._groups) < num_groups(self._num_objects, per_group):
             self._groups.append(_Group(VideoMemory(build_policy(self.memory_cfg), self.gap,
                                                    self.cfg.short_term_skip, self.bank_factory())))
         for index, group in enumerate(self._groups):
             onehot = self._onehot(group_label(label, index, per_group))
-            # Reference quirk (docs/reference-behaviours.md): the ignore map of a reference label is dropped.
+            # Reference quirk (docs/identities.md): the ignore map of a reference label is dropped.
             id_emb = self.model.embed_identity(self.model.identity_map(onehot))
             stack = self.model.propagate(feats, id_emb=id_emb)
             long_entries, short_entries = self.model.memorize(stack, id_emb)
@@ -186,7 +193,7 @@ class VideoSession:
                              f"{self._input_size}; resize every frame of a video to one input size")
         self._frame_idx = self._frame_idx + 1 if frame_idx is None else frame_idx
         output_size = tuple(output_size) if output_size is not None else self._input_size
-        feats = self.model.encode(image)
+        feats = self.frame_step.encode(image)
         probs = []
         for group in self._groups:
             logits, group.pending = self._propagate_group(group, feats)
@@ -225,18 +232,21 @@ class VideoSession:
     def _propagate_group(self, group: _Group, feats: list[Tensor]) -> tuple[Tensor, _Pending]:
         memory = group.memory
         needs = memory.evidence_needed(self._frame_idx)
-        stack = self.model.propagate(feats, memory.long_term(), memory.short_term(),
-                                     need_mass="attention" in needs, need_keys="keys" in needs)
-        logits = self.model.decode(feats, stack)
+        long_term = memory.long_term()
+        # A static-capacity bank has more slots than frames: a validity mask and temporal PE rows for every slot.
+        filled, slots = len(memory), long_term[0][0].shape[0]
+        tpe = self.model.temporal_pe(filled, slots)
+        logits, stack = self.frame_step.propagate_decode(feats, long_term, memory.short_term(), "attention" in needs,
+                                                         "keys" in needs, memory.slot_valid, tpe)
         if self.cfg.mask_unused_ids and group.num_objects < self.model.max_obj_num:
             logits = mask_unused_identities(logits, group.num_objects)
         evidence = None
         if needs:
             evidence = Evidence(
-                attention_mass=stack.mass[0] if stack.mass is not None else None,
+                attention_mass=stack.mass[0][..., :filled] if stack.mass is not None else None,
                 foreground=(foreground_probability(logits, tuple(feats[-1].shape[-2:]))
                             if "foreground" in needs else None),
-                keys=stack.keys)
+                keys=stack.keys[:filled] if stack.keys is not None else None)
         return logits, _Pending(stack, evidence)
 
     def _memorize(self, group: _Group, id_emb: Tensor) -> None:

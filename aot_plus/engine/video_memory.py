@@ -12,12 +12,15 @@
                                                   then the policy may evict one frame
 
 It never detaches or copies tensors, so training keeps gradients through every memory. The storage is a parameter
-(``bank``), so another :class:`~aot_plus.memory.MemoryBank` implementation (e.g. preallocated) can be swapped in.
+(``bank``): the growing :class:`~aot_plus.memory.MemoryBank` or the preallocated
+:class:`~aot_plus.memory.StaticMemoryBank` (``memory.storage: static``, inference only; ``docs/static-memory.md``).
 """
 from __future__ import annotations
 
 import logging
 from typing import Optional, Sequence
+
+from torch import Tensor
 
 from aot_plus.memory import Evidence, EvictionPolicy, MemoryBank
 from aot_plus.memory.bank import LayerEntries, LayerMemory
@@ -91,6 +94,12 @@ class VideoMemory:
     def long_term(self) -> list[LayerMemory]:
         """Per layer, the long-term memory (each slot ``[T, ...]`` in bank order)."""
         return [self.bank.layer(i) for i in range(self.bank.num_layers)]
+
+    @property
+    def slot_valid(self) -> Optional[Tensor]:
+        """Which slots of :meth:`long_term` hold a frame: None when all do (growing bank), else a ``[slots]`` bool
+        mask (:class:`~aot_plus.memory.StaticMemoryBank`; the filled slots come first, in bank order)."""
+        return self.bank.valid
 
     def short_term(self) -> list[LayerMemory]:
         """Per layer, the short-term memory."""

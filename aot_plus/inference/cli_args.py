@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from aot_plus.config.cli import add_config_arguments, config_from_args
+from aot_plus.inference.benchmarks import BENCHMARKS
 from aot_plus.io.atomic import OutputError
 from aot_plus.models.checkpoint import CheckpointError
 from evaluation import EvaluationError
@@ -57,9 +58,23 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip", action="store_true", default=None,
                         help="also run horizontally flipped copies and average the probabilities")
     parser.add_argument("--scales", type=float, nargs="+", help="test-time scale factors, e.g. 1.0 1.2")
+    parser.add_argument("--compile", action="store_true", default=None,
+                        help="torch.compile the frame step (eval.compile=true; needs memory.storage=static)")
     parser.add_argument("--force-output", action="store_true",
                         help="write into an output folder that holds other files or overlaps an input (files of "
                              "the names written are replaced; nothing else is deleted)")
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, datasets: Sequence[str], output_help: str) -> None:
+    """``--dataset``, ``--split``, ``--output``, ``--dataset-path`` and ``--sequences`` of the dataset CLIs."""
+    if len(datasets) == 1:
+        parser.add_argument("--dataset", default=datasets[0], choices=datasets, help=f"default {datasets[0]}")
+    else:
+        parser.add_argument("--dataset", required=True, choices=datasets)
+    parser.add_argument("--split", default="val", help="split / list name (default: val)")
+    parser.add_argument("--output", required=True, type=Path, help=output_help)
+    parser.add_argument("--dataset-path", help="dataset root (default: the config's data.<dataset> root)")
+    parser.add_argument("--sequences", nargs="+", default=(), help="only these sequences")
 
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -74,8 +89,12 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> arg
         overrides.append("eval.scales=[" + ", ".join(repr(s) for s in args.scales) + "]")
     if args.device:
         overrides.append(f"eval.device={args.device}")
+    if args.compile:
+        overrides.append("eval.compile=true")
     if getattr(args, "plots", None):
         overrides.append("eval.plots=true")
+    if getattr(args, "dataset_path", None):
+        overrides.append(f"{BENCHMARKS[args.dataset].root_key}={args.dataset_path}")
     args.overrides = overrides
     return args
 

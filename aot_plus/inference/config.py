@@ -11,8 +11,8 @@ from aot_plus.engine.config import SessionConfig
 class EvalConfig:
     """How videos are segmented at test time and how the results are written and scored.
 
-    The reference defaults reproduce the published VOST evaluation (``evaluation.md`` Part A): one scale, no flip,
-    long side capped at 1040 pixels, unused identity channels left unmasked, fp32.
+    The reference defaults reproduce the published VOST evaluation (``docs/benchmarks.md``, VOST settings): one
+    scale, no flip, long side capped at 1040 pixels, unused identity channels left unmasked, fp32.
 
     Attributes:
         flip: also run a horizontally mirrored copy of every scale and average the probabilities.
@@ -22,6 +22,12 @@ class EvalConfig:
             ``cuda:LOCAL_RANK`` when this names CUDA without an index.
         amp: run the networks under CUDA autocast (off in the reference evaluation; ignored on CPU).
         amp_dtype: autocast dtype when ``amp`` is on.
+        compile: compile the frame step (encoder, propagation, decoder) with ``torch.compile``; needs
+            ``memory.storage: static`` so that every frame has the same shapes and the step compiles once
+            (``docs/static-memory.md``). The first frames of the first video pay the compilation.
+        compile_mode: ``torch.compile`` mode: ``default``, ``reduce-overhead`` (adds CUDA graphs on CUDA) or
+            ``max-autotune``.
+        channels_last: run the convolutions in the channels-last memory format (tensor cores on CUDA).
         session: per-video engine settings (identity masking, later references); the defaults leave unused
             identities unmasked as RMem/EMFS do (``docs/identities.md``).
         strict_load: load checkpoints strictly (every key must match).
@@ -56,6 +62,9 @@ class EvalConfig:
     device: str = "auto"
     amp: bool = False
     amp_dtype: Literal["bfloat16", "float16"] = "bfloat16"
+    compile: bool = False
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune"] = "default"
+    channels_last: bool = False
     session: SessionConfig = field(default_factory=SessionConfig)
     strict_load: bool = True
     checkpoint_entry: Optional[str] = None

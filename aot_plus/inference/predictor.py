@@ -32,6 +32,7 @@ import torch
 from aot_plus.data.eval_transforms import FrameView, prepare_label, test_time_views
 from aot_plus.data.object_ids import MAX_OBJECT_ID, ObjectIds
 from aot_plus.engine import VideoSession
+from aot_plus.engine.frame_step import FrameStep
 from aot_plus.inference.frame_output import FrameOutput, object_scores
 from aot_plus.inference.frame_source import FrameSource, ReadAhead
 from aot_plus.memory import resolve_gap
@@ -52,6 +53,11 @@ class VideoPredictor:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.cfg = cfg
+        if cfg.eval.compile and cfg.memory.storage != "static":
+            raise ValueError("eval.compile needs memory.storage: static (a bounded memory with fixed shapes), got "
+                             f"memory.storage: {cfg.memory.storage}")
+        # One frame step for every session and video: compiled graphs are reused across them.
+        self.frame_step = FrameStep(self.model, cfg.eval.compile, cfg.eval.channels_last, cfg.eval.compile_mode)
         self._source: Optional[FrameSource] = None
         self._reader: Optional[ReadAhead] = None
         self._output_size: Optional[tuple[int, int]] = None
@@ -359,8 +365,8 @@ class VideoPredictor:
     def _start(self, index: int, views: list[FrameView], given_label: np.ndarray, out_size: tuple[int, int],
                references: range) -> FrameOutput:
         """The first frame with masks: one session per test-time copy, each starting from these masks."""
-        self._sessions = [VideoSession(self.model, self.cfg.memory, self.cfg.eval.session, self._gap_length)
-                          for _ in self.cfg.eval.augmentations]
+        self._sessions = [VideoSession(self.model, self.cfg.memory, self.cfg.eval.session, self._gap_length,
+                                       frame_step=self.frame_step) for _ in self.cfg.eval.augmentations]
         squeezed = torch.from_numpy(given_label)
         with self._autocast():
             for session, view in zip(self._sessions, views, strict=True):

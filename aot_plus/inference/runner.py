@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-import yaml
-
 import evaluation
-from aot_plus.config import save_config, to_dict
+from aot_plus.config import save_config
 from aot_plus.data.build import build_eval_dataset
 from aot_plus.data.sequence import EvalSequence
 from aot_plus.distributed import all_gather_objects, barrier, cleanup, join_process_group
@@ -29,9 +27,11 @@ from aot_plus.inference.distributed import DistInfo, configure_process, dist_inf
 from aot_plus.inference.model_loading import load_model
 from aot_plus.inference.plots import plots_dir, write_j_plots, write_memory_timeline
 from aot_plus.inference.predictor import VideoPredictor
+from aot_plus.inference.results_folder import prepare_results_folder, results_key
 from aot_plus.inference.stats import (PeakMemory, RunStats, SequenceStats, format_run, format_sequence,
                                       write_run_stats)
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
+from aot_plus.io.atomic import output_error
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ class EvalJob:
         output: results folder (YouTube-VOS results go to ``<output>/Annotations``).
         checkpoint: weights file, or None to keep the initialisation (debugging only).
         sequences: only these sequences (all when empty).
+        overwrite: replace results of other settings in ``output`` (see :mod:`aot_plus.inference.results_folder`).
+        force_output: write into an ``output`` folder holding other files.
     """
 
     dataset: str
@@ -62,6 +64,8 @@ class EvalJob:
     output: Path
     checkpoint: Optional[Path]
     sequences: tuple[str, ...] = ()
+    overwrite: bool = False
+    force_output: bool = False
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -151,38 +155,11 @@ def run_metric(cfg: Any, job: EvalJob) -> Optional[Any]:
     workers = cfg.eval.metric_workers or min(os.cpu_count() or 1, 8)
     options = evaluation.EvaluationOptions(subset=job.split, metric=EVALUATOR_METRICS[metric], workers=workers,
                                            **BENCHMARKS[job.dataset].metric_options(cfg))
-    report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
-    return report
-
-
-#: Config entries that change the masks; finished sequences computed with other values should not be reused.
-RESULT_KEYS = (("model",), ("memory",), ("eval", "flip"), ("eval", "scales"), ("eval", "max_long_side"),
-               ("eval", "session"), ("eval", "amp"), ("eval", "output_layout"), ("data", "mean"), ("data", "std"))
-
-
-def _result_settings(tree: dict) -> dict:
-    out = {}
-    for path in RESULT_KEYS:
-        node = tree
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        out[".".join(path)] = node
-    return out
-
-
-def warn_if_config_changed(path: Path, cfg: Any) -> None:
-    """Log a warning when a results folder's ``config.yaml`` differs from ``cfg`` in what shapes the masks."""
-    if not path.is_file():
-        return
     try:
-        old = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
-        old = {}
-    before, now = _result_settings(old), _result_settings(to_dict(cfg))
-    changed = [key for key in now if before.get(key) != now[key]]
-    if changed:
-        log.warning("%s was written with other values of %s; finished sequences are reused as they are (use a new "
-                    "--output or eval.skip_finished=false to recompute them)", path, ", ".join(changed))
+        report, _ = evaluation.run(job.results_root, dataset_root(cfg, job.dataset), options, recompute=True)
+    except OSError as err:  # the CSVs cannot be written: one line naming the folder (disk full, read-only)
+        raise output_error(job.results_root, err) from err
+    return report
 
 
 def _todo(names: Sequence[str], layout: ResultsLayout, cfg: Any) -> list[str]:
@@ -216,6 +193,24 @@ def evaluate_dataset(cfg: Any, job: EvalJob, on_frame: Optional[FrameCallback] =
         cleanup()
 
 
+def _prepare_output(cfg: Any, job: EvalJob, all_names: Sequence[str], info: DistInfo) -> bool:
+    """Rank 0 claims the results folder and checks its key; every rank gets the decision (or the error)."""
+    outcome: Any = None
+    if info.is_main:
+        root = dataset_root(cfg, job.dataset)
+        key = results_key(cfg, job.checkpoint, job.dataset, root.resolve(), job.split)
+        inputs = [root] + ([job.checkpoint] if job.checkpoint else [])
+        try:
+            outcome = prepare_results_folder(job.output, job.results_root, key, inputs, all_names, job.overwrite,
+                                             job.force_output)
+        except (ValueError, OSError) as err:
+            outcome = err
+    outcome = all_gather_objects(outcome)[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return bool(outcome)
+
+
 def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCallback]) -> Optional[Any]:
     resolve_metric(cfg, job)  # a layout the metric cannot read fails before any work
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
@@ -228,12 +223,10 @@ def _evaluate(cfg: Any, job: EvalJob, info: DistInfo, on_frame: Optional[FrameCa
             raise ValueError(f"sequences {unknown} are not in the {job.dataset} {job.split} list")
         names = [n for n in names if n in set(job.sequences)]
     layout = ResultsLayout(job.results_root)
-    if info.is_main and cfg.eval.skip_finished:
-        warn_if_config_changed(job.output / "config.yaml", cfg)
-    todo = _todo(names, layout, cfg)
+    reuse = _prepare_output(cfg, job, dataset.names, info)
+    todo = _todo(names, layout, cfg) if reuse else list(names)
     barrier()  # every rank has listed the finished sequences before any rank publishes new ones
     if info.is_main:
-        job.output.mkdir(parents=True, exist_ok=True)
         save_config(cfg, job.output / "config.yaml")
     sequences = [dataset.sequence(name) for name in todo]
     mine = [sequences[i] for i in shard([len(s) for s in sequences], info.world_size)[info.rank]]

@@ -148,7 +148,7 @@ class OverlayVideoWriter:
         self.frames += 1
 
     def close(self) -> None:
-        """Finish the file, check that every frame can be read back, and move it into place."""
+        """Finish the file, check that every frame can be decoded back, and move it into place."""
         if self._writer is None:
             return
         self._writer.release()
@@ -172,11 +172,17 @@ class OverlayVideoWriter:
 
 
 def _frame_count(path: Path) -> int:
-    """The number of frames OpenCV reports for a video file (-1 when it cannot open it)."""
+    """The number of frames OpenCV decodes from a video file (-1 when it cannot open it).
+
+    Every frame is decoded: a file cut short by a full disk may still announce all its frames in its header.
+    """
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
             return -1
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        count = 0
+        while capture.read()[0]:
+            count += 1
+        return count
     finally:
         capture.release()

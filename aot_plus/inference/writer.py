@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
+from aot_plus.io.atomic import replace_folder
+
 if TYPE_CHECKING:
     from aot_plus.inference.frame_output import FrameOutput
 
@@ -34,7 +36,8 @@ _HEAD = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 
 def prediction_palette() -> list[int]:
     """The reference's prediction palette, flat (768 values): 22 DAVIS-like colours, then grey (i, i, i).
 
-    See ``data.md`` 5.4: the DAVIS colour map with 191 where DAVIS has 192, truncated after 22 entries.
+    The DAVIS colour map with 191 where DAVIS has 192, truncated after 22 entries (``docs/datasets.md``, Result
+    files).
     """
     colours = _HEAD + [(i, i, i) for i in range(len(_HEAD), 256)]
     return [c for rgb in colours for c in rgb]
@@ -201,16 +204,7 @@ class SequenceWriter:
                 os.replace(self.tmp / name, target)
             shutil.rmtree(self.tmp)  # only the emptied per-object folders are left in it
             return self.final
-        old: Optional[Path] = None
-        if self.final.exists():
-            old = self.tmp.with_name(self.tmp.name + ".old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(self.final, old)
-        os.replace(self.tmp, self.final)
-        if old is not None:
-            shutil.rmtree(old)
-        return self.final
+        return replace_folder(self.tmp, self.final)
 
     def abort(self) -> None:
         """Drop everything written so far; the final folder is left as it was."""
@@ -219,3 +213,7 @@ class SequenceWriter:
         except Exception:  # the original error is the one worth reporting
             log.debug("writer error while aborting %s", self.name, exc_info=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        try:  # the hidden parent too, once no other sequence is being written there
+            self.tmp.parent.rmdir()
+        except OSError:
+            pass

@@ -21,8 +21,9 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Union
+from typing import IO, Any, Callable, Iterator, Optional, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -145,3 +146,49 @@ def write_with(path: PathLike, save: Callable[[Path], Any]) -> Path:
     with atomic_path(path) as tmp:
         save(tmp)
     return Path(path)
+
+
+def temporary_dir(path: PathLike) -> Path:
+    """Create a hidden, unique folder next to ``path`` (a plain ``mkdir``: the umask applies, unlike ``mkdtemp``)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+        tmp.mkdir()
+    except OSError as err:
+        raise output_error(path, err) from err
+    return tmp
+
+
+def replace_folder(tmp: PathLike, path: PathLike) -> Path:
+    """Move the complete folder ``tmp`` to ``path``, replacing a folder of that name (moved aside, then deleted).
+
+    The caller must own what it replaces: every file under the old ``path`` is deleted.
+    """
+    tmp, path = Path(tmp), Path(path)
+    try:
+        old: Optional[Path] = None
+        if path.exists():
+            old = tmp.with_name(tmp.name + ".old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old)
+    except OSError as err:
+        raise output_error(path, err) from err
+    return path
+
+
+@contextlib.contextmanager
+def atomic_dir(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary folder next to ``path``; on a clean exit it replaces ``path`` (see :func:`replace_folder`),
+    on an exception it is removed and ``path`` is untouched."""
+    tmp = temporary_dir(path)
+    try:
+        yield tmp
+        replace_folder(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

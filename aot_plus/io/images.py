@@ -129,6 +129,11 @@ def read_label(path: PathLike, what: str = "annotation") -> np.ndarray:
         raise InputError(f"{what} {path} cannot be decoded: {err}") from err
 
 
+def has_object(label: np.ndarray) -> bool:
+    """True when a mask holds at least one object id (a value other than background 0 and void 255)."""
+    return bool(np.isin(label, (0, 255), invert=True).any())
+
+
 def read_first_mask(path: PathLike, frame_size: Optional[tuple[int, int]] = None,
                     frame_path: Optional[PathLike] = None, binary: bool = False) -> np.ndarray:
     """Read and check the first-frame mask a user gives: ``[H, W]`` uint8 object ids.
@@ -164,7 +169,7 @@ def read_first_mask(path: PathLike, frame_size: Optional[tuple[int, int]] = None
                                  "--binary-mask to read it as one object")
     except (OSError, SyntaxError) as err:
         raise InputError(f"mask {path} cannot be decoded: {err}") from err
-    if not np.isin(mask, (0, 255), invert=True).any():
+    if not has_object(mask):
         hint = "; a black-and-white mask needs --binary-mask" if not binary and (mask == 255).any() else ""
         raise InputError(f"mask {path} holds no object (every pixel is background 0 or void 255){hint}")
     return mask

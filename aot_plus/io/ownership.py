@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from aot_plus.io.atomic import output_error, write_text
 
@@ -67,7 +67,7 @@ def input_conflict(folder: PathLike, inputs: Iterable[PathLike]) -> Optional[Pat
 
 
 def claim_folder(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (), force: bool = False,
-                 what: str = "output folder") -> dict[str, Any]:
+                 what: str = "output folder", own_names: Iterable[str] = ()) -> dict[str, Any]:
     """Make sure ``tool`` may write into ``folder`` and mark it; returns its manifest (recorded key included).
 
     Args:
@@ -75,6 +75,8 @@ def claim_folder(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (), f
         tool: the tool's name, recorded in the manifest.
         inputs: files and folders the run reads; the output may not be, lie inside, or contain any of them.
         force: the user's explicit permission to write into a folder holding other files, or an input folder.
+        own_names: names the tool writes; an unmarked folder holding only these (a run of a version without
+            manifests) is taken as the tool's.
 
     Raises:
         OutputFolderError: the folder is an input folder, or holds files the tools did not write, and ``force``
@@ -92,13 +94,15 @@ def claim_folder(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (), f
     if manifest is not None:
         return manifest
     if folder.is_dir() and not force:
-        others = sorted(p.name for p in folder.iterdir())
+        others = sorted(p.name for p in folder.iterdir()
+                        if p.name not in own_names and not p.name.startswith(f".{Path(MANIFEST_NAME).stem}."))
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
             raise OutputFolderError(f"{what} {folder} already holds files this tool did not write ({shown}); "
                                     f"choose a new or empty folder (or pass {FORCE_FLAG} to write into it; "
                                     "files of the same names are replaced, nothing else is deleted)")
-    manifest = {"tool": tool, "adopted": folder.is_dir() and any(folder.iterdir())}
+    foreign = folder.is_dir() and any(p.name not in own_names for p in folder.iterdir())
+    manifest = {"tool": tool, "adopted": foreign}
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -122,10 +126,12 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: tree}
 
 
-def key_differences(recorded: Mapping[str, Any], current: Mapping[str, Any], limit: int = 4) -> list[str]:
-    """``name: old -> new`` for every leaf that differs between two keys (at most ``limit``, then a count)."""
+def key_differences(recorded: Mapping[str, Any], current: Mapping[str, Any], limit: int = 4,
+                    ignore: Optional[Callable[[str], bool]] = None) -> list[str]:
+    """``name: old -> new`` for every leaf (dotted name) that differs between two keys and is not ``ignore``-d,
+    at most ``limit`` of them, then a count."""
     before, now = _flatten(json.loads(json.dumps(recorded))), _flatten(json.loads(json.dumps(current)))
-    names = sorted(set(before) | set(now))
+    names = sorted(n for n in set(before) | set(now) if ignore is None or not ignore(n))
     diffs = [f"{n}: {before.get(n, '(unset)')} -> {now.get(n, '(unset)')}" for n in names
              if before.get(n) != now.get(n)]
     if len(diffs) > limit:
@@ -197,3 +203,24 @@ def forget_stale_files(folder: PathLike, manifest: Mapping[str, Any], written: I
     data = {**manifest, "files": written, **records}
     write_manifest(folder, data)
     return data
+
+
+def claim_outputs(folder: PathLike, tool: str, inputs: Iterable[PathLike] = (),
+                  files: Optional[Mapping[str, Optional[PathLike]]] = None, force: bool = False) -> dict[str, Any]:
+    """:func:`claim_folder` for ``folder`` plus, for each named output file outside it (e.g. ``{"overlay": path}``),
+    the same input check and :func:`check_replaceable` against the file key recorded under that name.
+
+    Returns:
+        The folder's manifest.
+    """
+    inputs = list(inputs)
+    manifest = claim_folder(folder, tool, inputs=inputs, force=force)
+    for name, path in (files or {}).items():
+        if path is None:
+            continue
+        clash = None if force else input_conflict(path, inputs)
+        if clash is not None:
+            raise OutputFolderError(f"{name} file {path} overlaps the input {clash}; choose another name (or pass "
+                                    f"{FORCE_FLAG} to write there anyway)")
+        check_replaceable(path, manifest.get(name), force, what=f"{name} file")
+    return manifest

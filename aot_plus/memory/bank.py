@@ -52,6 +52,11 @@ class MemoryBank:
         return tuple(self._frame_ids)
 
     @property
+    def valid(self) -> Optional[Tensor]:
+        """Which rows of :meth:`layer` hold a frame: None, every row does (the static-capacity bank returns a mask)."""
+        return None
+
+    @property
     def num_layers(self) -> int:
         """Number of transformer layers stored (0 before the first append)."""
         return len(self._entries)
@@ -130,21 +135,23 @@ class MemoryBank:
             return None
         return torch.stack(entries, dim=0)
 
+    def _slot_shapes(self) -> list[list[object]]:
+        """Per layer and slot, the shape of a stored entry (None for a None slot), or False while nothing is stored."""
+        return [[(None if frames[0] is None else tuple(frames[0].shape)) if frames else False for frames in slots]
+                for slots in self._entries]
+
     def _check_entries(self, frame_id: int, layers: Sequence[LayerEntries]) -> None:
-        if len(layers) != len(self._entries):
+        shapes = self._slot_shapes()
+        if len(layers) != len(shapes):
             raise ValueError(f"frame {frame_id}: got memories for {len(layers)} layers, the bank stores "
-                             f"{len(self._entries)}")
-        for layer, (entries, stored) in enumerate(zip(layers, self._entries)):
+                             f"{len(shapes)}")
+        for layer, (entries, stored) in enumerate(zip(layers, shapes)):
             if len(entries) != len(stored):
                 raise ValueError(f"frame {frame_id}, layer {layer}: got {len(entries)} memory slots, the bank "
                                  f"stores {len(stored)}")
-            for slot, (entry, frames) in enumerate(zip(entries, stored)):
-                if not frames:
-                    continue
-                first = frames[0]
-                if (entry is None) != (first is None) or (entry is not None and entry.shape != first.shape):
-                    got = None if entry is None else tuple(entry.shape)
-                    want = None if first is None else tuple(first.shape)
+            for slot, (entry, want) in enumerate(zip(entries, stored)):
+                got = None if entry is None else tuple(entry.shape)
+                if want is not False and got != want:
                     raise ValueError(f"frame {frame_id}, layer {layer}, slot {slot}: memory entry of shape {got} "
                                      f"does not match the stored entries of shape {want}")
 

@@ -52,12 +52,17 @@ class MemoryConfig:
         long_term_gap: the gap rule; an integer ``N`` is shorthand for ``{mode: fixed, value: N}``.
         policy: the eviction policy and its constants (``name`` picks it: ``unbounded``, ``fifo``, ``rmem``,
             ``emfs`` or any registered policy).
+        storage: ``growing`` stacks the kept frames into tensors of ``T`` frames (:class:`MemoryBank`); ``static``
+            preallocates ``capacity`` slots per layer, writes in place and masks the empty slots
+            (:class:`StaticMemoryBank`, ``docs/static-memory.md``): every frame step has the same shapes, so it can
+            be compiled once. Same outputs; needs a bounded policy; inference only (in-place writes).
     """
 
     reference_frames: int = 1
     max_recent_frames: Optional[int] = 8
     long_term_gap: Union[int, LongTermGapConfig] = field(default_factory=LongTermGapConfig)
     policy: PolicyConfig = field(default_factory=FifoConfig)
+    storage: Literal["growing", "static"] = "growing"
 
     def __post_init__(self) -> None:
         if self.reference_frames < 1:
@@ -66,6 +71,10 @@ class MemoryConfig:
             raise ValueError(f"memory.max_recent_frames must be >= 1 or null (unbounded), got {self.max_recent_frames}")
         if isinstance(self.long_term_gap, int):
             object.__setattr__(self, "long_term_gap", LongTermGapConfig(mode="fixed", value=self.long_term_gap))
+        if self.storage == "static" and self.capacity is None:
+            raise ValueError("memory.storage 'static' needs a bounded memory (memory.max_recent_frames set and a "
+                             f"policy other than unbounded), got policy {self.policy.name!r} and max_recent_frames "
+                             f"{self.max_recent_frames}")
 
     def resolve(self, family: ModelFamily) -> "MemoryConfig":
         """This config with the policy's ``auto`` constants set to the model family's reference values."""

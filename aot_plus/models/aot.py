@@ -37,6 +37,7 @@ class AOT(VOSModel):
         temporal_pe: add the temporal PE parameters (``[1, C]`` and ``[slots, C]``).
         temporal_pe_slots: rows of ``mem_pos_emb``.
         temporal_pe_max_interp: largest bank interpolated linearly (reference 4).
+        temporal_pe_kind: ``learned`` (the parameters above) or ``sinusoidal`` (fixed, no parameters).
     """
 
     family = "aot"
@@ -47,7 +48,8 @@ class AOT(VOSModel):
                  droppaths: Optional[Sequence[float]] = None, window_radius: int = 7, window_dilation: int = 1,
                  relative_emb: bool = True, max_obj_num: int = 10, ignore_token: bool = True,
                  align_corners: bool = True, decoder_intermediate: bool = True, temporal_pe: bool = False,
-                 temporal_pe_slots: int = 4, temporal_pe_max_interp: int = 4) -> None:
+                 temporal_pe_slots: int = 4, temporal_pe_max_interp: int = 4,
+                 temporal_pe_kind: str = "learned") -> None:
         super().__init__()
         self._init_encoder(encoder, encoder_dims, embed_dim, max_obj_num, ignore_token, align_corners)
         self.embed_dim = embed_dim
@@ -66,13 +68,15 @@ class AOT(VOSModel):
         self.decoder = FPNSegmentationHead(in_dim, max_obj_num + 1, encoder_dims, embed_dim, align_corners,
                                            concat_inputs=decoder_intermediate)
         self._build_identity_bank(embed_dim)
-        self._build_temporal_pe(temporal_pe, temporal_pe_slots, embed_dim, temporal_pe_max_interp)
+        self._build_temporal_pe(temporal_pe, temporal_pe_slots, embed_dim, temporal_pe_max_interp,
+                                temporal_pe_kind)
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[LayerMemory]],
                      short_memories: Optional[Sequence[LayerMemory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool,
+                     memory_valid: Optional[Tensor]) -> StackOutput:
         batch, _, h, w = embedding.shape
         pos = map_to_seq(sine_position_embedding((h, w), self.embed_dim, device=embedding.device)
                          .to(embedding.dtype).expand(batch, -1, -1, -1))
         return self.LSTT(map_to_seq(embedding), pos, (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
-                         need_keys)
+                         need_keys, memory_valid)

@@ -27,7 +27,8 @@ def build_model(cfg: ModelConfig) -> VOSModel:
                   window_radius=cfg.window_radius, window_dilation=cfg.window_dilation,
                   relative_emb=cfg.local_relative_emb, max_obj_num=cfg.max_obj_num, ignore_token=cfg.ignore_token,
                   align_corners=cfg.align_corners, decoder_intermediate=cfg.decoder_intermediate,
-                  temporal_pe=tpe.enabled, temporal_pe_slots=tpe.slots, temporal_pe_max_interp=tpe.max_interp_frames)
+                  temporal_pe=tpe.enabled, temporal_pe_slots=tpe.slots, temporal_pe_max_interp=tpe.max_interp_frames,
+                  temporal_pe_kind=tpe.kind)
     if cfg.family == "aot":
         return AOT(feedforward_dim=cfg.feedforward_dim, block=cfg.aot_block, linear_q=cfg.linear_q, **common)
     return DeAOT(att_dim=cfg.deaot_att_dim, dwconv_dropout=cfg.dwconv_dropout, **common)

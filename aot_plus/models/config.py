@@ -24,17 +24,24 @@ class TemporalPEConfig:
         slots: rows of ``mem_pos_emb``: 4 (reference ``TEMPORAL_POSITIONAL_EMBEDDING_SLOT_4``) or 2.
         max_interp_frames: banks of up to this many frames interpolate the slots linearly; larger banks use the
             reversed nearest stretch (reference ``max_T = 4``, hard-coded there).
+        kind: with ``enabled``, which embedding: ``learned`` (the reference's ``cur_pos_emb`` / ``mem_pos_emb``
+            slots above) or ``sinusoidal`` (a fixed sine-cosine embedding of the bank position, no weights: the
+            RMem "sin-cos" ablation, ``docs/memory-ablations.md``). ``slots`` and ``max_interp_frames`` apply to
+            ``learned`` only.
     """
 
     enabled: bool = False
     slots: Literal[2, 4] = 4
     max_interp_frames: int = 4
+    kind: Literal["learned", "sinusoidal"] = "learned"
 
     def __post_init__(self) -> None:
         if self.slots not in (2, 4):
             raise ValueError(f"model.temporal_pe.slots must be 2 or 4, got {self.slots}")
         if self.max_interp_frames < 1:
             raise ValueError(f"model.temporal_pe.max_interp_frames must be >= 1, got {self.max_interp_frames}")
+        if self.kind not in ("learned", "sinusoidal"):
+            raise ValueError(f"model.temporal_pe.kind must be 'learned' or 'sinusoidal', got {self.kind!r}")
 
 
 @dataclass(frozen=True)

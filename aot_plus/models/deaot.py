@@ -37,6 +37,7 @@ class DeAOT(VOSModel):
         temporal_pe: add the temporal PE parameters (``[1, att_dim * att_heads]``, ``[slots, .]``).
         temporal_pe_slots: rows of ``mem_pos_emb``.
         temporal_pe_max_interp: largest bank interpolated linearly (reference 4).
+        temporal_pe_kind: ``learned`` (the parameters above) or ``sinusoidal`` (fixed, no parameters).
     """
 
     family = "deaot"
@@ -46,7 +47,8 @@ class DeAOT(VOSModel):
                  droppaths: Optional[Sequence[float]] = None, window_radius: int = 7, window_dilation: int = 1,
                  relative_emb: bool = True, dwconv_dropout: float = 0.1, max_obj_num: int = 10,
                  ignore_token: bool = True, align_corners: bool = True, decoder_intermediate: bool = False,
-                 temporal_pe: bool = False, temporal_pe_slots: int = 4, temporal_pe_max_interp: int = 4) -> None:
+                 temporal_pe: bool = False, temporal_pe_slots: int = 4, temporal_pe_max_interp: int = 4,
+                 temporal_pe_kind: str = "learned") -> None:
         super().__init__()
         self._init_encoder(encoder, encoder_dims, embed_dim, max_obj_num, ignore_token, align_corners)
         droppaths = list(droppaths) if droppaths is not None else [0.1] * num_layers
@@ -59,7 +61,8 @@ class DeAOT(VOSModel):
                                            concat_inputs=decoder_intermediate)
         self._build_identity_bank(embed_dim)
         self.id_norm = nn.LayerNorm(embed_dim)
-        self._build_temporal_pe(temporal_pe, temporal_pe_slots, att_dim * att_heads, temporal_pe_max_interp)
+        self._build_temporal_pe(temporal_pe, temporal_pe_slots, att_dim * att_heads, temporal_pe_max_interp,
+                                temporal_pe_kind)
 
     def embed_identity(self, id_map: Tensor) -> Tensor:
         """Identity embedding ``[L, B, C]``: the identity bank followed by ``id_norm`` over the channels."""
@@ -69,7 +72,8 @@ class DeAOT(VOSModel):
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[LayerMemory]],
                      short_memories: Optional[Sequence[LayerMemory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool,
+                     memory_valid: Optional[Tensor]) -> StackOutput:
         h, w = embedding.shape[-2:]
         return self.LSTT(map_to_seq(embedding), (h, w), long_memories, short_memories, id_emb, tpe, need_mass,
-                         need_keys)
+                         need_keys, memory_valid)

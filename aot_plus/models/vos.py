@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from aot_plus.models.layers.basic import map_to_seq, seq_to_map
 from aot_plus.memory.bank import LayerMemory
 from aot_plus.models.layers.lstt import StackOutput
-from aot_plus.models.layers.position import TemporalPE, temporal_pe_rows
+from aot_plus.models.layers.position import TemporalPE, sinusoidal_temporal_pe, temporal_pe_rows
 
 
 class VOSModel(nn.Module):
@@ -61,9 +61,13 @@ class VOSModel(nn.Module):
         with torch.no_grad():
             nn.init.orthogonal_(self.patch_wise_id_bank.weight.view(embed_dim, -1), gain=float(kernel) ** -2)
 
-    def _build_temporal_pe(self, enabled: bool, slots: int, dim: int, max_interp_frames: int) -> None:
+    def _build_temporal_pe(self, enabled: bool, slots: int, dim: int, max_interp_frames: int,
+                           kind: str = "learned") -> None:
+        if kind not in ("learned", "sinusoidal"):
+            raise ValueError(f"unknown temporal PE kind {kind!r}; expected 'learned' or 'sinusoidal'")
         self.tpe_max_interp_frames = max_interp_frames
-        if not enabled:
+        self.tpe_sinusoidal_dim = dim if enabled and kind == "sinusoidal" else None
+        if not enabled or kind == "sinusoidal":
             self.cur_pos_emb = None
             self.mem_pos_emb = None
             return
@@ -102,15 +106,31 @@ class VOSModel(nn.Module):
         """Identity embedding ``[L, B, C]`` of an identity-bank input ``[B, id_dim, H, W]``."""
         return map_to_seq(self.patch_wise_id_bank(id_map))
 
-    def temporal_pe(self, num_frames: int) -> Optional[TemporalPE]:
-        """The temporal PE for a long-term memory of ``num_frames`` frames, or None without TPE."""
-        if self.mem_pos_emb is None:
+    def temporal_pe(self, num_frames: int, slots: Optional[int] = None) -> Optional[TemporalPE]:
+        """The temporal PE for a long-term memory of ``num_frames`` frames, or None without TPE.
+
+        Args:
+            num_frames: frames in the memory (bank positions ``0 .. num_frames - 1``).
+            slots: rows of the result when the memory has more slots than frames (a static-capacity memory,
+                ``docs/static-memory.md``): rows past ``num_frames`` are zero (those slots get no attention).
+        """
+        if self.tpe_sinusoidal_dim is not None:
+            weight = self.encoder_projector.weight
+            tpe = sinusoidal_temporal_pe(num_frames, self.tpe_sinusoidal_dim, weight.device, weight.dtype)
+        elif self.mem_pos_emb is None:
             return None
-        return TemporalPE(self.cur_pos_emb, temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames))
+        else:
+            tpe = TemporalPE(self.cur_pos_emb,
+                             temporal_pe_rows(self.mem_pos_emb, num_frames, self.tpe_max_interp_frames))
+        if slots is not None and slots > num_frames:
+            padding = tpe.memory.new_zeros(slots - num_frames, tpe.memory.shape[1])
+            tpe = TemporalPE(tpe.current, torch.cat([tpe.memory, padding], dim=0))
+        return tpe
 
     def propagate(self, feats: Sequence[Tensor], long_memories: Optional[Sequence[LayerMemory]] = None,
                   short_memories: Optional[Sequence[LayerMemory]] = None, id_emb: Optional[Tensor] = None,
-                  need_mass: bool = False, need_keys: bool = False) -> StackOutput:
+                  need_mass: bool = False, need_keys: bool = False, memory_valid: Optional[Tensor] = None,
+                  tpe: Optional[TemporalPE] = None) -> StackOutput:
         """Run the transformer on one frame.
 
         Args:
@@ -121,16 +141,27 @@ class VOSModel(nn.Module):
             need_mass: also return layer 0's long-term attention mass per memory frame ``[B, L, T]``.
             need_keys: also return layer 0's long-term keys ``[T, L, B, D]`` as attended (temporal PE added), the
                 keys a redundancy policy compares.
+            memory_valid: ``[T]`` bool, False for the empty slots of a static-capacity memory; those slots get no
+                attention (and no mass). None: every slot holds a frame.
+            tpe: the temporal PE of the memory slots (:meth:`temporal_pe` with ``slots``); required with
+                ``memory_valid`` when the model has a temporal PE, since it depends on the filled count. Default:
+                the temporal PE of ``T`` frames.
         """
         if id_emb is None and (long_memories is None or short_memories is None):
             raise ValueError("propagate needs the memories, or an identity embedding for a reference frame")
-        num_frames = 1 if id_emb is not None else long_memories[0][0].shape[0]
-        return self._transformer(feats[-1], long_memories, short_memories, id_emb, self.temporal_pe(num_frames),
-                                 need_mass, need_keys)
+        if id_emb is not None:
+            tpe, memory_valid = self.temporal_pe(1), None
+        elif tpe is None:
+            tpe = self.temporal_pe(long_memories[0][0].shape[0])
+            if tpe is not None and memory_valid is not None:
+                raise ValueError("propagate over a static-capacity memory needs its temporal PE (tpe)")
+        return self._transformer(feats[-1], long_memories, short_memories, id_emb, tpe, need_mass, need_keys,
+                                 memory_valid)
 
     def _transformer(self, embedding: Tensor, long_memories: Optional[Sequence[LayerMemory]],
                      short_memories: Optional[Sequence[LayerMemory]], id_emb: Optional[Tensor],
-                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool) -> StackOutput:
+                     tpe: Optional[TemporalPE], need_mass: bool, need_keys: bool,
+                     memory_valid: Optional[Tensor]) -> StackOutput:
         raise NotImplementedError
 
     def decode(self, feats: Sequence[Tensor], stack: StackOutput) -> Tensor:

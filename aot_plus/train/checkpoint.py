@@ -23,6 +23,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 import torch
+import yaml
 
 from aot_plus.models.checkpoint import save_checkpoint
 
@@ -123,3 +124,80 @@ def load_training_state(path: Union[str, Path]) -> dict[str, Any]:
         raise ResumeError(f"{path}: not an aot_plus training checkpoint (expected format {FORMAT!r}; "
                           "use train.pretrained to start from a model file)")
     return state
+
+
+#: Config entries a resumed run may change: where and how the run reports and finds its data, not what it computes
+#: (prefixes of dotted names; any ``...root`` folder counts too).
+RESUME_FREE_KEYS = ("train.output_dir", "train.stop_at_step", "train.progress", "train.log_every", "train.save_every",
+                    "train.keep_last", "train.num_threads", "train.dist_timeout_s", "train.device", "train.pretrained",
+                    "data.num_workers", "data.prefetch_factor", "eval.")
+
+
+def resume_may_differ(name: str) -> bool:
+    """True for a dotted config name a resumed run may change (see :data:`RESUME_FREE_KEYS`)."""
+    return name.endswith("root") or any(name == key or name.startswith(key if key.endswith(".") else key + ".")
+                                        for key in RESUME_FREE_KEYS)
+
+
+def check_resume_config(path: Union[str, Path], cfg: Any) -> None:
+    """Refuse ``--resume auto`` from a checkpoint written with other settings than ``cfg``.
+
+    Only the entries in :data:`RESUME_FREE_KEYS` may differ. The checkpoint is memory-mapped, so checking it
+    reads little more than its config text.
+
+    Raises:
+        ResumeError: the settings differ; the message lists what differs and how to choose.
+    """
+    from aot_plus.config import to_dict
+    from aot_plus.io.ownership import key_differences
+
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=False, mmap=True).get("config")
+    except (RuntimeError, EOFError, OSError, AttributeError) as err:
+        raise ResumeError(f"{path}: not a readable checkpoint ({err})") from err
+    if not stored:
+        return
+    diffs = key_differences(yaml.safe_load(stored) or {}, to_dict(cfg), ignore=resume_may_differ)
+    if diffs:
+        raise ResumeError(f"--resume auto: {path} was written with other settings ({'; '.join(diffs)}); use a new "
+                          "train.output_dir for a new run, or --resume PATH to continue from that file with the new "
+                          "settings on purpose")
+
+
+def check_fresh_run_dir(run_dir: Union[str, Path]) -> None:
+    """Refuse a fresh start in a run folder that already holds training checkpoints (they would be pruned).
+
+    Raises:
+        ResumeError: the folder holds checkpoints; the message says how to continue or start elsewhere.
+    """
+    latest = latest_checkpoint(run_dir)
+    if latest is not None:
+        raise ResumeError(f"run folder {run_dir} already holds checkpoints of a run (latest {latest.name}); pass "
+                          "--resume auto to continue it, or choose another train.output_dir")
+
+
+#: What a training run writes into its folder (an unmarked folder holding only these is a run's).
+RUN_DIR_NAMES = ("config.yaml", CKPT_DIR, EMA_DIR, "log")
+
+
+def claim_run_dir(run_dir: Union[str, Path], cfg: Any, force: bool = False) -> None:
+    """Mark ``run_dir`` as a training run folder, refusing one that holds other files or overlaps the training data
+    or the pretrained file (unless ``force``).
+
+    Raises:
+        ResumeError: the folder may not be used (the message says why and names ``--force-output``).
+    """
+    from aot_plus.config import to_dict
+    from aot_plus.io.ownership import claim_folder
+
+    def roots(tree: Any, prefix: str = "") -> list[Path]:
+        if isinstance(tree, dict):
+            return [p for k, v in tree.items() for p in roots(v, f"{prefix}.{k}")]
+        return [Path(tree)] if prefix.endswith("root") and tree else []
+
+    inputs = roots(to_dict(cfg.data)) + ([Path(cfg.train.pretrained)] if cfg.train.pretrained else [])
+    try:
+        claim_folder(run_dir, "aot_plus.train", inputs=inputs, force=force, what="run folder (train.output_dir)",
+                     own_names=RUN_DIR_NAMES)
+    except ValueError as err:
+        raise ResumeError(str(err)) from err

@@ -1,6 +1,6 @@
 """Typed configuration of training (the ``train`` section): every recipe constant with the reference default.
 
-The defaults are the RMem VOST stage as run by the reference ``train_vost.sh`` (``training.md`` section 2):
+The defaults are the RMem VOST stage as run by the reference ``train_vost.sh`` (``docs/training-recipe.md``):
 AdamW, LR 2e-4 -> 1e-5 with a 5 % linear warm-up and poly(0.9) decay, encoder LR x0.1, weight decay 0.07 with
 exemptions, clipping at 5, AMP, EMA, 0.5 top-k (15 %) cross-entropy + 0.5 soft Jaccard, a fading auxiliary loss,
 teacher forcing for the first half of the run, long-term gap 4.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-#: How ``train.pretrained`` is loaded (``training.md`` 6.1).
+#: How ``train.pretrained`` is loaded (``docs/training-recipe.md``, Initial weights).
 PretrainedMode = Literal["full", "non_strict", "encoder", "imagenet"]
 
 

@@ -1,4 +1,4 @@
-"""Exponential moving average of the trainable weights (``training.md`` 2.3).
+"""Exponential moving average of the trainable weights (``docs/training-recipe.md``, EMA).
 
 After every optimiser step: ``n += 1; d = min(decay, (1 + n) / (10 + n)); shadow -= (1 - d) * (shadow - param)``.
 Only parameters that train are tracked (frozen encoder stages and frozen-BN buffers are copied from the live

@@ -4,10 +4,10 @@ Start-up order: check inputs (resume checkpoint or pretrained file, dataset fold
 seeds -> model (with frozen encoder stages) -> initial weights (not when resuming) -> DDP -> EMA (rank 0) ->
 optimiser and gradient scaler -> data loader -> resume.
 
-Steps follow the reference semantics (``training.md`` 10.1): step ``s`` counts optimiser updates from 0; the LR,
-hard-mining fraction, auxiliary weight and teacher-forcing switch use ``s`` before the update; checkpoints are
-named with ``s`` after it. A step whose fp16 gradients overflow skips the optimiser update but still advances the
-step, the schedules and the EMA, as in the reference.
+Steps follow the reference semantics (``docs/training-recipe.md``, Step semantics): step ``s`` counts optimiser
+updates from 0; the LR, hard-mining fraction, auxiliary weight and teacher-forcing switch use ``s`` before the
+update; checkpoints are named with ``s`` after it. A step whose fp16 gradients overflow skips the optimiser update
+but still advances the step, the schedules and the EMA, as in the reference.
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from aot_plus.config import dump_config, save_config
+from aot_plus.interrupts import StopRequest
+from aot_plus.launch import launch_ranks
 from aot_plus.train import checkpoint as ckpt
 from aot_plus import distributed
 from aot_plus.train.ema import ModelEma
@@ -79,12 +81,13 @@ def _resume_path(resume: Optional[str], run_dir: Path) -> Optional[Path]:
     return path
 
 
-def train(cfg: Any, resume: Optional[str] = None) -> TrainResult:
+def train(cfg: Any, resume: Optional[str] = None, force_output: bool = False) -> TrainResult:
     """Run (or continue) training as configured; returns a :class:`TrainResult` on every rank.
 
     Args:
         cfg: the :class:`~aot_plus.config.schema.ExperimentConfig`.
         resume: ``None`` (fresh start), ``"auto"`` (newest checkpoint of the run folder, if any) or a path.
+        force_output: use a run folder that holds other files or overlaps the data (``--force-output``).
 
     Raises:
         aot_plus.train.setup.StartupError: a missing dataset folder or pretrained file, or a bad setting.
@@ -93,9 +96,15 @@ def train(cfg: Any, resume: Optional[str] = None) -> TrainResult:
     tc = cfg.train
     run_dir = Path(tc.output_dir)
     resume_path = _resume_path(resume, run_dir)
+    if resume == "auto" and resume_path is not None:
+        ckpt.check_resume_config(resume_path, cfg)
+    elif resume is None:
+        ckpt.check_fresh_run_dir(run_dir)
     if resume_path is None:
         check_pretrained(tc)
     dataset = load_train_dataset(cfg)
+    if launch_ranks()[0] == 0:  # one writer of the folder's manifest
+        ckpt.claim_run_dir(run_dir, cfg, force_output)
     try:
         ctx = distributed.setup(tc.device, tc.dist_timeout_s)
     except ValueError as err:
@@ -139,8 +148,9 @@ def _run(cfg: Any, ctx: distributed.DistContext, dataset: Any, run_dir: Path,
     trainable = [p for p in model.parameters() if p.requires_grad]
     batches = _batches(loader, sampler, dataset, position)
     last_ckpt: Optional[Path] = None
-    step = start
+    step = saved_step = start
     engine.train()
+    stop = StopRequest().install()
     try:
         while step < end:
             batch = next(batches)
@@ -161,7 +171,14 @@ def _run(cfg: Any, ctx: distributed.DistContext, dataset: Any, run_dir: Path,
             logger.step(step, out, lr, clip.obj_nums)
             if step % tc.save_every == 0 or step == end:
                 last_ckpt = _save(run_dir, step, ctx, model, optimizer, scaler, ema, sampler, cfg)
+                saved_step = step
+            if stop.agreed(lambda flag: _any_rank(flag, ctx)):
+                if saved_step != step:
+                    last_ckpt = _save(run_dir, step, ctx, model, optimizer, scaler, ema, sampler, cfg)
+                raise stop.interrupted(f"at step {step}; checkpoint {last_ckpt or 'saved by rank 0'}; continue "
+                                       "with --resume auto")
     finally:
+        stop.restore()
         logger.close()
     if ctx.distributed and not cfg.model.freeze_bn:
         # the last forward updated each rank's running statistics from its own batch: take rank 0's (the saved ones)
@@ -172,6 +189,13 @@ def _run(cfg: Any, ctx: distributed.DistContext, dataset: Any, run_dir: Path,
         log.error("the ranks ended with different weights; check the DDP setup")
     return TrainResult(run_dir=run_dir, start_step=start, end_step=step, losses=tuple(logger.history),
                        last_checkpoint=last_ckpt, weights_digest=digest)
+
+
+def _any_rank(flag: bool, ctx: distributed.DistContext) -> bool:
+    """True on every rank when ``flag`` is true on any rank (one small all-reduce per step under torchrun)."""
+    if not ctx.distributed:
+        return flag
+    return bool(distributed.all_reduce_mean(torch.tensor([float(flag)], device=ctx.device)).item() > 0)
 
 
 def weights_digest(model: torch.nn.Module) -> str:

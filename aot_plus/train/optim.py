@@ -1,4 +1,4 @@
-"""Optimiser parameter groups and the learning-rate schedule (``training.md`` 2.1 and 2.2).
+"""Optimiser parameter groups and the learning-rate schedule (``docs/training-recipe.md``).
 
 The reference builds one group per parameter tensor and re-tags groups by name substrings every step. We build
 a handful of groups keyed by what matters for the update (encoder or not, decayed or not, frozen in sequence
@@ -54,7 +54,7 @@ def _under(name: str, prefixes: tuple[str, ...]) -> bool:
 def group_key(name: str, param: torch.Tensor, cfg: TrainConfig) -> GroupKey:
     """Classify one trainable parameter of the (unwrapped) model by its state_dict name.
 
-    Weight decay (spec 2.2): 1-D tensors never decay (biases, norm weights; the reference's exception for
+    Weight decay (as the reference): 1-D tensors never decay (biases, norm weights; the reference's exception for
     trainable encoder BatchNorm weights never applies because every CNN encoder uses frozen BN); tensors with two
     or more dimensions decay unless a name component is in ``cfg.no_weight_decay_names``.
     """

@@ -1,7 +1,8 @@
 # Shared by eval_vost.sh and scripts/eval_benchmark.sh (sourced, not run), after scripts/lib/vost_settings.sh.
 #   eval_setup NAME   checks CKPT and sets OUTPUT (default ./results/NAME_<MODEL>_<MEMORY>_<checkpoint name>),
 #                     bank (the RMem / EMFS memory bank: 1 reference + 8 recent frames) and device (cuda | cpu)
-#   eval_exec ARGS... runs python -m aot_plus.eval ARGS (torchrun when GPUS > 1), or prints it when DRY_RUN is set
+#   eval_exec ARGS... runs python -m aot_plus.eval ARGS (torchrun when GPUS > 1), or prints it when DRY_RUN is set;
+#                     a caller that sets eval_module (e.g. aot_plus.sweep) runs that module instead
 eval_setup() {
     if [ ! -f "$CKPT" ]; then
         echo "error: checkpoint file $CKPT does not exist (CKPT)" >&2
@@ -18,10 +19,11 @@ eval_setup() {
 
 eval_exec() {
     local cmd
+    local module="${eval_module:-aot_plus.eval}"
     if [ "$GPUS" -gt 1 ]; then
-        cmd=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$GPUS" -m aot_plus.eval "$@")
+        cmd=("$PYTHON" -m torch.distributed.run --standalone --nproc_per_node "$GPUS" -m "$module" "$@")
     else
-        cmd=("$PYTHON" -m aot_plus.eval "$@")
+        cmd=("$PYTHON" -m "$module" "$@")
     fi
     if [ -n "${DRY_RUN:-}" ]; then
         printf '%q ' "${cmd[@]}"

@@ -1,4 +1,4 @@
-"""The VOS clip sampler's rules (data.md section 2) on hand-made sequences."""
+"""The VOS clip sampler's rules (docs/clip-sampling.md) on hand-made sequences."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Test-time sizes, normalisation, flips and scales (data.md 5.3)."""
+"""Test-time sizes, normalisation, flips and scales (docs/resizing.md)."""
 from __future__ import annotations
 
 import numpy as np

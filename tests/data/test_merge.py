@@ -1,4 +1,4 @@
-"""Dynamic merge of two clips (data.md section 2) on hand-made labels."""
+"""Dynamic merge of two clips (docs/clip-sampling.md) on hand-made labels."""
 from __future__ import annotations
 
 import numpy as np

@@ -63,19 +63,3 @@ def test_peak_rss_covers_a_fresh_allocation():
     assert meter.peak_bytes() >= before + (60 << 20)
     assert meter.kind == "peak RSS"
     del block
-
-
-def test_warning_when_reusing_results_of_another_config(experiment, tmp_path, caplog):
-    import dataclasses
-
-    from aot_plus.config import save_config
-    from aot_plus.inference.runner import warn_if_config_changed
-
-    save_config(experiment, tmp_path / "config.yaml")
-    caplog.set_level("WARNING")
-    same_masks = dataclasses.replace(experiment, eval=dataclasses.replace(experiment.eval, num_threads=2))
-    warn_if_config_changed(tmp_path / "config.yaml", same_masks)
-    assert not caplog.records
-    other = dataclasses.replace(experiment, eval=dataclasses.replace(experiment.eval, flip=True))
-    warn_if_config_changed(tmp_path / "config.yaml", other)
-    assert "other values of eval.flip" in caplog.text

@@ -228,3 +228,26 @@ def test_every_policy_runs_through_the_predictor(tiny_model, memory):
 def test_from_config_builds_a_predictor(checkpoint):
     predictor = VideoPredictor.from_config(CONFIG, checkpoint, overrides=BASE_OVERRIDES)
     assert predictor.device.type == "cpu" and not predictor.model.training
+
+
+def test_static_storage_and_channels_last_give_the_same_masks(experiment):
+    outputs = {}
+    for storage, channels_last in (("growing", "false"), ("static", "true")):
+        torch.manual_seed(3)
+        model = build_model(experiment.model)  # channels-last converts the weights in place: a model of its own
+        predictor = _started(model, None, 6, {(0, 1): _box(5, 5, 20, 25)}, "memory.long_term_gap=1",
+                             "memory.max_recent_frames=2", f"memory.storage={storage}",
+                             f"eval.channels_last={channels_last}")
+        outputs[storage] = [o.label for o in predictor.propagate_in_video()]
+        assert predictor.kept_frames == (0, 4, 5)
+    for want, got in zip(outputs["growing"], outputs["static"], strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_compile_needs_static_storage(tiny_model, experiment):
+    args = parse(build_parser(), ["--config", "c.yaml", "--output", "out", "--dataset", "vost", "--ckpt", "none",
+                                  "--compile"])
+    assert "eval.compile=true" in args.overrides
+    cfg = dataclasses.replace(experiment, eval=dataclasses.replace(experiment.eval, compile=True))
+    with pytest.raises(ValueError, match="eval.compile needs memory.storage: static"):
+        VideoPredictor(tiny_model, cfg, torch.device("cpu"))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from aot_plus.io.atomic import OutputError, atomic_path, atomic_write, file_mode, write_bytes, write_text
+from aot_plus.io.atomic import OutputError, atomic_dir, atomic_path, atomic_write, file_mode, write_bytes, write_text
 
 
 @pytest.fixture
@@ -69,3 +69,18 @@ def test_disk_full_is_named_and_leaves_nothing(tmp_path):
     done = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().startswith(f"cannot write {target}: "), done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_replaces_only_when_complete(tmp_path, umask_022):
+    target = tmp_path / "data"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("1")
+    assert target.stat().st_mode & 0o777 == 0o755 and (target / "a.txt").read_text() == "1"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "b.txt").write_text("2")
+            raise RuntimeError("interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"] and [p.name for p in target.iterdir()] == ["a.txt"]
+    with atomic_dir(target) as tmp:
+        (tmp / "c.txt").write_text("3")
+    assert [p.name for p in target.iterdir()] == ["c.txt"] and sorted(p.name for p in tmp_path.iterdir()) == ["data"]

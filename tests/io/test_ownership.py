@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from aot_plus.io.ownership import (MANIFEST_NAME, OutputFolderError, check_key, claim_folder, owns, read_manifest,
-                                   record_key)
+from aot_plus.io.ownership import (MANIFEST_NAME, OutputFolderError, check_key, claim_folder, claim_outputs,
+                                   file_key, forget_stale_files, owns, read_manifest, record_key)
 
 
 def test_new_and_empty_folders_are_claimed(tmp_path):
@@ -40,3 +40,16 @@ def test_keys_must_match(tmp_path):
     assert check_key(tmp_path / "r", manifest, {"a": 1, "cfg": {"memory": "fifo"}}, "choose")
     with pytest.raises(OutputFolderError, match=r"cfg.memory: fifo -> rmem\); use a new folder"):
         check_key(tmp_path / "r", manifest, {"a": 1, "cfg": {"memory": "rmem"}}, "use a new folder")
+
+
+def test_output_files_outside_the_folder(tmp_path):
+    movie = tmp_path / "movie.mp4"
+    movie.write_bytes(b"the user's film")
+    with pytest.raises(OutputFolderError, match="overlay file .*movie.mp4 already exists and was not written"):
+        claim_outputs(tmp_path / "out", "t", files={"overlay": movie})
+    with pytest.raises(OutputFolderError, match="overlaps the input"):
+        claim_outputs(tmp_path / "out2", "t", inputs=[movie], files={"overlay": movie})
+    manifest = claim_outputs(tmp_path / "out3", "t", files={"overlay": tmp_path / "new.mp4"})
+    (tmp_path / "new.mp4").write_bytes(b"ours")
+    forget_stale_files(tmp_path / "out3", manifest, [], overlay=file_key(tmp_path / "new.mp4"))
+    claim_outputs(tmp_path / "out3", "t", files={"overlay": tmp_path / "new.mp4"})  # ours: may be replaced

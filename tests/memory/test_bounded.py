@@ -6,6 +6,9 @@ import torch
 
 from aot_plus.memory import (EMFSConfig, Evidence, FifoConfig, MemoryBank, MemoryConfig, RMemConfig,
                              UnboundedConfig, build_policy)
+from aot_plus.memory.policies.drop_newest import DropNewestConfig
+from aot_plus.memory.policies.drop_oldest_any import DropOldestAnyConfig
+from aot_plus.memory.policies.random_eviction import RandomConfig
 
 TOKENS, CHANNELS, LAYERS, INSERTS = 16, 8, 2, 300
 POLICIES = {
@@ -14,7 +17,12 @@ POLICIES = {
     "rmem_deaot": RMemConfig.for_family("deaot"),
     "emfs_aot": EMFSConfig.for_family("aot"),
     "emfs_deaot": EMFSConfig.for_family("deaot"),
+    "drop_oldest_any": DropOldestAnyConfig(),
+    "drop_newest": DropNewestConfig(),
+    "random": RandomConfig(seed=3),
 }
+#: Policies that may evict the reference frame (bank position 0).
+EVICTS_REFERENCE = {"drop_oldest_any"}
 
 
 def run_video(memory: MemoryConfig, seed: int = 0) -> tuple[MemoryBank, list[int]]:
@@ -39,9 +47,10 @@ def run_video(memory: MemoryConfig, seed: int = 0) -> tuple[MemoryBank, list[int
         bank.append(frame, frame_memory())
         position = policy.after_insert(bank.frame_ids, evidence)
         if position is not None:
-            assert 1 <= position < len(bank) - 1
+            assert (0 if memory.policy.name in EVICTS_REFERENCE else 1) <= position < len(bank) - 1
             bank.remove(position)
-        assert bank.frame_ids[0] == 0 and bank.frame_ids[-1] == frame
+        assert bank.frame_ids[-1] == frame
+        assert bank.frame_ids[0] == 0 or memory.policy.name in EVICTS_REFERENCE
         assert bank.layer(LAYERS - 1)[1].shape[0] == len(bank)
         assert bank.nbytes() == len(bank) * per_frame
         sizes.append(len(bank))
@@ -56,6 +65,10 @@ def test_bounded_policies_stay_within_capacity(name):
     assert list(bank.frame_ids) == sorted(bank.frame_ids) and len(set(bank.frame_ids)) == 9
     if name == "fifo":
         assert bank.frame_ids == (0, *range(INSERTS - 7, INSERTS + 1))
+    if name == "drop_oldest_any":
+        assert bank.frame_ids == tuple(range(INSERTS - 8, INSERTS + 1))
+    if name == "drop_newest":
+        assert bank.frame_ids == (*range(8), INSERTS)
 
 
 def test_unbounded_grows():

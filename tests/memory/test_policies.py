@@ -102,7 +102,10 @@ def test_fifo_order_over_a_video():
 
 
 def test_rmem_worked_ucb_numbers_and_tie(make_evidence):
-    """Spec 7.3: first call of a 1+3 bank (AOT path): N = [4, 1, 1, 1], u = [0.6040, 0.6975, 0.6975, 0.6975]."""
+    """First call of a 1+3 bank (AOT path): N = [4, 1, 1, 1], u = [0.6040, 0.6975, 0.6975, 0.6975].
+
+    The worked numbers of ``docs/memory-policies.md`` (rmem).
+    """
     policy = policy_for(RMemConfig(), max_recent_frames=3)
     for bank in ([0, 1], [0, 1, 2], [0, 1, 2, 3]):
         assert not policy.needs_evidence(len(bank))
@@ -199,7 +202,10 @@ def test_rmem_reset_and_unbounded_capacity(make_evidence):
 
 
 def test_emfs_spec_numbers_deaot_path(make_evidence):
-    """Spec 7.4: first DeAOT call T = 1: s = 2 * 1 + 1 / (1 + e^-1.75) = 2.8520; T = 2: q = [0.5, 0.5]."""
+    """First DeAOT call T = 1: s = 2 * 1 + 1 / (1 + e^-1.75) = 2.8520; T = 2: q = [0.5, 0.5].
+
+    The worked numbers of ``docs/memory-policies.md`` (emfs).
+    """
     policy = policy_for(EMFSConfig.for_family("deaot"), max_recent_frames=3)
     assert policy.after_insert([0, 1], make_evidence([1.0], one_hot_keys([0]))) is None
     assert policy.last_scores.score.tolist() == pytest.approx([2.0 + 1 / (1 + math.exp(-1.75))])

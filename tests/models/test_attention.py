@@ -1,4 +1,4 @@
-"""Attention primitives against brute-force implementations (spec model.md section 7)."""
+"""Attention primitives against brute-force implementations (``docs/model.md``, Attention primitives)."""
 import math
 
 import pytest
@@ -125,3 +125,39 @@ def test_attend_mass_path_matches_fused_path_and_sums_per_frame():
     probs = torch.softmax(qh @ kh.transpose(1, 2) / 2.0, dim=-1)
     expected = probs.view(heads, tokens, frames, tokens).mean(0).sum(-1)
     torch.testing.assert_close(mass[0], expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("with_mass", [False, True])
+def test_attend_masked_frames_equals_attention_over_the_filled_frames(with_mass):
+    gen = torch.Generator().manual_seed(3)
+    frames, tokens, batch, heads, dim = 5, 6, 2, 4, 16
+    q = torch.randn(7, batch, dim, generator=gen)
+    k = torch.randn(frames * tokens, batch, dim, generator=gen)
+    v = torch.randn(frames * tokens, batch, dim, generator=gen)
+    valid = torch.tensor([True, False, True, True, False])
+    keep = valid.repeat_interleave(tokens)
+    # Empty slots hold large values: any attention leaking to them would show.
+    k_full, v_full = k.clone(), v.clone()
+    k_full[~keep] = 50.0
+    v_full[~keep] = 1e3
+    out, mass = attend(q, k_full, v_full, heads, frames if with_mass else None, frame_valid=valid)
+    want, want_mass = attend(q, k[keep], v[keep], heads, 3 if with_mass else None)
+    torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-5)
+    if with_mass:
+        assert mass.shape == (batch, 7, frames) and float(mass[..., ~valid].abs().max()) == 0.0
+        torch.testing.assert_close(mass[..., valid], want_mass, rtol=1e-5, atol=1e-6)
+    else:
+        assert mass is None
+
+
+@pytest.mark.parametrize("with_mass", [False, True])
+def test_masked_attend_compiles_with_inductor(with_mass):
+    """Inductor rewrites masked attention into its fused kernel; the head layout must let it (it failed once)."""
+    gen = torch.Generator().manual_seed(4)
+    q, k = torch.randn(9, 1, 32, generator=gen), torch.randn(27, 1, 32, generator=gen)
+    v = torch.randn(27, 1, 64, generator=gen)
+    valid = torch.tensor([True, True, False])
+    compiled = torch.compile(lambda *args: attend(*args, 2, 3 if with_mass else None, valid), dynamic=False)
+    with torch.no_grad():
+        got, want = compiled(q, k, v)[0], attend(q, k, v, 2, 3 if with_mass else None, valid)[0]
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)

@@ -1,13 +1,14 @@
-"""Sine position embedding and temporal positional embedding (spec model.md sections 6 and 10)."""
+"""Sine position embedding and temporal positional embedding (``docs/model.md``, ``docs/temporal-pe.md``)."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from aot_plus.models.layers.position import TemporalPE, sine_position_embedding, temporal_pe_rows
+from aot_plus.models.layers.position import (TemporalPE, sine_position_embedding, sinusoidal_temporal_pe,
+                                               temporal_pe_rows)
 
-# model.md section 10: bank positions 0..T-1 -> mem_pos_emb row, 4 slots.
+# docs/temporal-pe.md: bank positions 0..T-1 -> mem_pos_emb row, 4 slots.
 SLOT_TABLE = {1: [0], 2: [0, 1], 3: [0, 1, 2], 4: [0, 1, 2, 3], 5: [0, 1, 2, 3, 3], 6: [0, 1, 1, 2, 3, 3],
               7: [0, 1, 1, 2, 2, 3, 3], 8: [0, 0, 1, 1, 2, 2, 3, 3], 9: [0, 0, 1, 1, 2, 2, 3, 3, 3],
               10: [0, 0, 1, 1, 1, 2, 2, 3, 3, 3], 12: [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]}
@@ -62,3 +63,20 @@ def test_sine_embedding_values():
         np.testing.assert_allclose(pos[0, 128 + channel, 0, :].numpy(), fn(x / dim), atol=2e-6)
     # rows embed y only, columns x only
     assert torch.equal(pos[0, :128, :, 0:1].expand(-1, -1, w), pos[0, :128])
+
+
+def test_sinusoidal_temporal_pe_values_and_relative_dot_products():
+    tpe = sinusoidal_temporal_pe(5, 8)
+    assert tpe.memory.shape == (5, 8) and tpe.current.shape == (1, 8)
+    for channel in range(8):
+        frequency = 10000 ** (-(2 * (channel // 2)) / 8)
+        fn = np.sin if channel % 2 == 0 else np.cos
+        np.testing.assert_allclose(tpe.memory[:, channel].numpy(), fn(np.arange(5) * frequency), atol=1e-6)
+        np.testing.assert_allclose(float(tpe.current[0, channel]), fn(5 * frequency), atol=1e-6)
+    rows = sinusoidal_temporal_pe(9, 16).memory
+    gram = rows @ rows.t()
+    for offset in range(1, 4):  # the same distance gives the same dot product wherever it lies in the bank
+        np.testing.assert_allclose(gram.diagonal(offset).numpy(), float(gram[0, offset]), atol=1e-5)
+    assert sinusoidal_temporal_pe(3, 7).memory.shape == (3, 7)
+    with pytest.raises(ValueError, match="at least one memory frame"):
+        sinusoidal_temporal_pe(0, 8)

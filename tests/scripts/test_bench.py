@@ -39,6 +39,26 @@ def test_parse_size_rejects_bad_input():
         bench.parse_size("axb")
 
 
+@pytest.mark.parametrize("how", ["--in-process", "--interleave"])
+def test_bench_modes_and_storages(tmp_path, how):
+    bench = _load_bench()
+    args = bench.build_parser().parse_args(["--policies", "unbounded", "fifo", "--modes", "fp32", "bf16+compile",
+                                            "--storages", "growing", "static", "--lengths", "4"])
+    assert bench.planned_runs(args) == [("fp32", "growing", "unbounded", 4), ("fp32", "growing", "fifo", 4),
+                                        ("fp32", "static", "fifo", 4), ("bf16+compile", "static", "fifo", 4)]
+    bench.main(["--model", "rmem_aott", "--lengths", "4", "--size", "65x65", "--policies", "fifo", "--modes", "fp32",
+                "bf16", "--storages", "growing", "static", "--objects", "2", "--gap", "1", "--max-recent", "2",
+                "--warmup", "1", "--device", "cpu", how, "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "bench.json").read_text())
+    rows = {(r["mode"], r["storage"]): r for r in report["results"]}
+    assert all((r.get("peak_mb") is None) == (how == "--interleave") for r in rows.values())
+    assert set(rows) == {("fp32", "growing"), ("fp32", "static"), ("bf16", "growing"), ("bf16", "static")}
+    assert all(r["kept_frames"] == 3 and r["first_frames_s"] > 0 for r in rows.values())
+    # The static bank allocates all 1 + 2 slots plus the one awaiting eviction; bf16 halves the bytes.
+    assert rows[("fp32", "static")]["bank_mb"] == pytest.approx(4 / 3 * rows[("fp32", "growing")]["bank_mb"])
+    assert rows[("bf16", "static")]["bank_mb"] == pytest.approx(rows[("fp32", "static")]["bank_mb"] / 2)
+
+
 def test_bench_predictor_mode(tmp_path):
     bench = _load_bench()
     report = bench.main(["--api", "predictor", "--model", "rmem_aott", "--lengths", "4", "--size", "33x33",

@@ -1,4 +1,4 @@
-"""Losses against straightforward per-sample implementations of the spec (training.md section 3)."""
+"""Losses against straightforward per-sample implementations of the rules in ``docs/training.md``."""
 from __future__ import annotations
 
 import pytest

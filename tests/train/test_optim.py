@@ -1,4 +1,4 @@
-"""Parameter groups, weight-decay exemptions and the LR schedule (spec training.md 2.1, 2.2)."""
+"""Parameter groups, weight-decay exemptions and the LR schedule (``docs/training-recipe.md``)."""
 from __future__ import annotations
 
 import math

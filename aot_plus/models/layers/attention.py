@@ -1,10 +1,14 @@
 """Attention primitives of AOT and DeAOT (``docs/model.md``, Attention primitives).
 
-Global attention uses PyTorch's fused ``scaled_dot_product_attention`` unless the caller asks for the attention
-mass per memory frame (the relevance policies); then the probabilities are computed explicitly in the input dtype,
-as the reference does when it records them. Windowed (local) attention is pure PyTorch: each band of query rows
-is multiplied with the keys (values) its windows reach in one matrix product, and the window entries are gathered
-from (scattered into) that product, so no pass per window offset and no ``(2r+1)^2``-fold copy of the keys is made.
+Global attention uses PyTorch's fused ``scaled_dot_product_attention`` (flash / memory-efficient kernels on CUDA)
+unless the caller asks for the attention mass per memory frame (the relevance policies, at insertion frames only);
+then the probabilities are computed explicitly in the input dtype, as the reference does when it records them.
+Long-term attention over a static-capacity memory (``docs/static-memory.md``) takes a per-frame validity mask:
+the tokens of empty slots get no attention, so the output equals the attention over the filled slots alone.
+
+Windowed (local) attention is pure PyTorch: each band of query rows is multiplied with the keys (values) its
+windows reach in one matrix product, and the window entries are gathered from (scattered into) that product, so
+no pass per window offset and no ``(2r+1)^2``-fold copy of the keys is made.
 """
 from __future__ import annotations
 
@@ -20,7 +24,15 @@ from aot_plus.models.layers.basic import DWConv2d, large_negative, silu, xavier_
 Mass = Optional[Tensor]
 
 
-def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[int] = None) -> tuple[Tensor, Mass]:
+def _split_heads(x: Tensor, heads: int) -> Tensor:
+    """``[L, B, heads * d]`` -> ``[B, heads, L, d]`` (a view). Batch-first, then heads: the layout inductor's
+    attention patterns expect (a direct ``permute(1, 2, 0, 3)`` made its masked-SDPA rewrite fail on CPU)."""
+    length, batch, _ = x.shape
+    return x.permute(1, 0, 2).reshape(batch, length, heads, -1).transpose(1, 2)
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[int] = None,
+           frame_valid: Optional[Tensor] = None) -> tuple[Tensor, Mass]:
     """Multi-head softmax attention on sequences.
 
     Args:
@@ -31,19 +43,25 @@ def attend(q: Tensor, k: Tensor, v: Tensor, heads: int, mass_frames: Optional[in
         mass_frames: when given, ``Lk = T * L`` memory tokens of ``T = mass_frames`` frames (frame-major) and the
             attention mass per frame is returned: probabilities averaged over heads, summed over each frame's
             tokens, ``[B, Lq, T]``.
+        frame_valid: ``[T]`` bool over ``Lk = T * L`` memory tokens (frame-major): frames marked False get no
+            attention (empty slots of a static-capacity memory; at least one frame must be valid). Their mass is 0.
 
     Returns:
         ``[Lq, B, heads * dv]`` (heads concatenated in order) and the mass or None.
     """
     lq, batch, _ = q.shape
-    qh = q.view(lq, batch, heads, -1).permute(1, 2, 0, 3)
-    kh = k.view(k.shape[0], batch, heads, -1).permute(1, 2, 0, 3)
-    vh = v.view(v.shape[0], batch, heads, -1).permute(1, 2, 0, 3)
+    qh, kh, vh = (_split_heads(x, heads) for x in (q, k, v))
+    key_valid = None
+    if frame_valid is not None:
+        key_valid = frame_valid[:, None].expand(-1, k.shape[0] // frame_valid.shape[0]).reshape(1, 1, 1, -1)
     if mass_frames is None:
-        out = F.scaled_dot_product_attention(qh, kh, vh)
+        out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=key_valid)
         mass = None
     else:
-        probs = torch.softmax((qh / math.sqrt(qh.shape[-1])) @ kh.transpose(-1, -2), dim=-1)
+        logits = (qh / math.sqrt(qh.shape[-1])) @ kh.transpose(-1, -2)
+        if key_valid is not None:
+            logits = logits.masked_fill(~key_valid, float("-inf"))
+        probs = torch.softmax(logits, dim=-1)
         out = probs @ vh
         mass = probs.view(batch, heads, lq, mass_frames, -1).mean(dim=1).sum(dim=-1)
     return out.permute(2, 0, 1, 3).reshape(lq, batch, -1), mass
@@ -69,11 +87,13 @@ class MultiheadAttention(nn.Module):
         self.projection = nn.Linear(dim, dim)
         xavier_init(self)
 
-    def forward(self, q: Tensor, k: Tensor, v: Tensor, mass_frames: Optional[int] = None) -> tuple[Tensor, Mass]:
-        """Attend ``q`` ``[Lq, B, C]`` over ``k``, ``v`` ``[Lk, B, C]``; see :func:`attend` for ``mass_frames``."""
+    def forward(self, q: Tensor, k: Tensor, v: Tensor, mass_frames: Optional[int] = None,
+                frame_valid: Optional[Tensor] = None) -> tuple[Tensor, Mass]:
+        """Attend ``q`` ``[Lq, B, C]`` over ``k``, ``v`` ``[Lk, B, C]``; see :func:`attend` for ``mass_frames`` and
+        ``frame_valid``."""
         if self.use_linear:
             q, k, v = self.linear_Q(q), self.linear_K(k), self.linear_V(v)
-        out, mass = attend(q, k, v, self.heads, mass_frames)
+        out, mass = attend(q, k, v, self.heads, mass_frames, frame_valid)
         return self.projection(out), mass
 
 
@@ -118,15 +138,16 @@ class GatedPropagation(nn.Module):
         return joined.view(length, batch, self.expand_dim)
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor, u: Tensor, size_2d: tuple[int, int],
-                mass_frames: Optional[int] = None) -> tuple[Tensor, Mass]:
-        """Propagate ``v`` to the queries, gated by ``u`` ``[Lq, B, expand]``; see :func:`attend` for the mass."""
+                mass_frames: Optional[int] = None, frame_valid: Optional[Tensor] = None) -> tuple[Tensor, Mass]:
+        """Propagate ``v`` to the queries, gated by ``u`` ``[Lq, B, expand]``; see :func:`attend` for the mass and
+        ``frame_valid``."""
         if self.use_linear:
             q = k = self.linear_QK(q)
             v1, v2 = torch.split(v, self.d_vu // 2, dim=-1)
             v = silu(self._join_halves(self.linear_V1(v1), self.linear_V2(v2)))
             u1, u2 = torch.split(u, self.d_vu // 2, dim=-1)
             u = silu(self._join_halves(self.linear_U1(u1), self.linear_U2(u2)))
-        out, mass = attend(q, k, v, self.heads, mass_frames)
+        out, mass = attend(q, k, v, self.heads, mass_frames, frame_valid)
         out = self.dw_conv(out * u, size_2d)
         return self.projection(out), mass
 

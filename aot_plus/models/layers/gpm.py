@@ -69,7 +69,8 @@ class GatedPropagationModule(nn.Module):
 
     def forward(self, x: Tensor, y: Optional[Tensor], size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
                 short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
+                need_mass: bool = False, need_keys: bool = False,
+                memory_valid: Optional[Tensor] = None) -> LayerOutput:
         """Run the layer on the visual branch ``x`` and identity branch ``y`` (None for layer 0).
 
         Args:
@@ -82,6 +83,7 @@ class GatedPropagationModule(nn.Module):
             tpe: temporal PE for this propagation (long-term keys and query only).
             need_mass: return the long-term attention mass per memory frame.
             need_keys: return the long-term keys as attended (temporal PE added).
+            memory_valid: ``[T]`` bool, False for the empty slots of a static-capacity memory (None: all filled).
         """
         a = self.norm1(x)
         query, raw_value = torch.split(self.linear_QV(a), [self.key_dim, self.expand], dim=2)
@@ -96,11 +98,13 @@ class GatedPropagationModule(nn.Module):
         if id_emb is not None:
             short_memory = (key, value, self.identity_value(id_input, id_emb))
             long_memory = tuple(t[None] for t in short_memory)
+            memory_valid = None
         mem_k, mem_v, mem_idv = long_memory
         lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
         lt_values = torch.cat([mem_v.flatten(0, 1), mem_idv.flatten(0, 1)], dim=-1)
         global_out, mass = self.long_term_attn(lt_query, lt_keys.flatten(0, 1), lt_values, gate, size_2d,
-                                               mass_frames=mem_k.shape[0] if need_mass else None)
+                                               mass_frames=mem_k.shape[0] if need_mass else None,
+                                               frame_valid=memory_valid)
         short_k, short_v, short_idv = (seq_to_map(t, size_2d) for t in short_memory)
         local_out = self.short_term_attn(seq_to_map(query, size_2d), short_k, torch.cat([short_v, short_idv], dim=1),
                                          gate, size_2d)
@@ -137,13 +141,14 @@ class DualBranchGPM(PropagationStack):
 
     def forward(self, x: Tensor, size_2d: tuple[int, int], long_memories: Optional[Sequence[LayerMemory]] = None,
                 short_memories: Optional[Sequence[LayerMemory]] = None, id_emb: Optional[Tensor] = None,
-                tpe: Optional[TemporalPE] = None, need_mass: bool = False, need_keys: bool = False) -> StackOutput:
+                tpe: Optional[TemporalPE] = None, need_mass: bool = False, need_keys: bool = False,
+                memory_valid: Optional[Tensor] = None) -> StackOutput:
         """Propagate ``x`` ``[L, B, C]`` (reference mode when ``id_emb`` is given); features are ``[X_i, Y_i]``."""
         outputs, states, first, y = [], [], None, None
         for index, layer in enumerate(self.layers):
             result = layer(x, y, size_2d, None if id_emb is not None else long_memories[index],
                            None if id_emb is not None else short_memories[index], id_emb, tpe,
-                           need_mass and index == 0, need_keys and index == 0)
+                           need_mass and index == 0, need_keys and index == 0, memory_valid)
             x, y = result.x, result.y
             outputs.append(torch.cat([x, y], dim=2))
             states.append(result.state)

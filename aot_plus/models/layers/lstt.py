@@ -1,7 +1,8 @@
 """AOT's Long Short-Term Transformer: the VOST block, the model-zoo block and the stack (``docs/model.md``, AOT stack).
 
 Layers never hold memories. Each call receives the layer's long-term memory (``[T, L, B, C]`` keys and values in
-bank order) and short-term memory (the previous frame, ``[L, B, C]``), or, for a reference frame, the identity
+bank order; with a static-capacity memory also ``memory_valid`` ``[T]``, False for the empty slots, which get no
+attention) and short-term memory (the previous frame, ``[L, B, C]``), or, for a reference frame, the identity
 embedding (the layer then attends to the frame's own key/value). It returns the new features and the frame's
 *state* from which :meth:`memorize` builds the frame's memory entries once its mask is known.
 """
@@ -71,7 +72,7 @@ class _AOTBlockBase(nn.Module):
 
     def _attend_long_term(self, x: Tensor, pos: Tensor, long_memory: Optional[LayerMemory],
                           short_memory: Optional[LayerMemory], id_emb: Optional[Tensor], tpe: Optional[TemporalPE],
-                          need_mass: bool
+                          need_mass: bool, memory_valid: Optional[Tensor]
                           ) -> tuple[Tensor, Tensor, Tensor, LayerMemory, Tensor, Optional[Tensor], Tensor]:
         """Self-attention, then long-term attention; in reference mode (``id_emb`` given) the frame's own entry
         serves as both memories. Returns ``(x, query (= key), value, short_memory, long-term output, mass,
@@ -82,10 +83,11 @@ class _AOTBlockBase(nn.Module):
         if id_emb is not None:
             short_memory = self.long_entry(query, value, id_emb)
             long_memory = tuple(t[None] for t in short_memory)
+            memory_valid = None
         mem_k, mem_v = long_memory
         lt_query, lt_keys = long_term_inputs(query, mem_k, tpe)
         g, mass = self.long_term_attn(lt_query, lt_keys.flatten(0, 1), mem_v.flatten(0, 1),
-                                      mass_frames=mem_k.shape[0] if need_mass else None)
+                                      mass_frames=mem_k.shape[0] if need_mass else None, frame_valid=memory_valid)
         return x, query, value, short_memory, g, mass, lt_keys
 
 
@@ -121,7 +123,8 @@ class VOSTBlock(_AOTBlockBase):
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
                 short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
+                need_mass: bool = False, need_keys: bool = False,
+                memory_valid: Optional[Tensor] = None) -> LayerOutput:
         """Run the block on ``x`` ``[L, B, C]``.
 
         Args:
@@ -134,9 +137,10 @@ class VOSTBlock(_AOTBlockBase):
             tpe: temporal PE for this propagation.
             need_mass: return the long-term attention mass per memory frame.
             need_keys: return the long-term keys as attended (temporal PE added).
+            memory_valid: ``[T]`` bool, False for the empty slots of a static-capacity memory (None: all filled).
         """
         x, query, value, short_memory, g, mass, lt_keys = self._attend_long_term(x, pos, long_memory, short_memory,
-                                                                                 id_emb, tpe, need_mass)
+                                                                                 id_emb, tpe, need_mass, memory_valid)
         key = query
         short_k, short_v = short_memory
         if self.norm4 is not None:
@@ -178,11 +182,12 @@ class ZooBlock(_AOTBlockBase):
 
     def forward(self, x: Tensor, pos: Tensor, size_2d: tuple[int, int], long_memory: Optional[LayerMemory],
                 short_memory: Optional[LayerMemory], id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False, need_keys: bool = False) -> LayerOutput:
+                need_mass: bool = False, need_keys: bool = False,
+                memory_valid: Optional[Tensor] = None) -> LayerOutput:
         """Run the block; arguments as :meth:`VOSTBlock.forward` (the short-term memory is ``(K, V)`` of the
         previous frame, attended through a window)."""
         x, query, value, short_memory, g, mass, lt_keys = self._attend_long_term(x, pos, long_memory, short_memory,
-                                                                                 id_emb, tpe, need_mass)
+                                                                                 id_emb, tpe, need_mass, memory_valid)
         key = query
         s = self.short_term_attn(seq_to_map(query, size_2d), seq_to_map(short_memory[0], size_2d),
                                  seq_to_map(short_memory[1], size_2d))
@@ -261,13 +266,14 @@ class LongShortTermTransformer(PropagationStack):
                 long_memories: Optional[Sequence[LayerMemory]] = None,
                 short_memories: Optional[Sequence[LayerMemory]] = None,
                 id_emb: Optional[Tensor] = None, tpe: Optional[TemporalPE] = None,
-                need_mass: bool = False, need_keys: bool = False) -> StackOutput:
+                need_mass: bool = False, need_keys: bool = False,
+                memory_valid: Optional[Tensor] = None) -> StackOutput:
         """Propagate ``x`` ``[L, B, C]`` through every layer (reference mode when ``id_emb`` is given)."""
         outputs, states, first = [], [], None
         for index, layer in enumerate(self.layers):
             result = layer(x, pos, size_2d, None if id_emb is not None else long_memories[index],
                            None if id_emb is not None else short_memories[index], id_emb, tpe,
-                           need_mass and index == 0, need_keys and index == 0)
+                           need_mass and index == 0, need_keys and index == 0, memory_valid)
             x = result.x
             outputs.append(x)
             states.append(result.state)

@@ -76,6 +76,33 @@ def temporal_pe_rows(mem_pos_emb: Tensor, num_frames: int, max_interp_frames: in
     return rows.view(dim, num_frames).t().contiguous()
 
 
+def sinusoidal_rows(positions: Tensor, dim: int, temperature: float = 10000.0) -> Tensor:
+    """Transformer sine-cosine embedding of integer positions: ``[N] -> [N, dim]``.
+
+    Channel ``2i`` is ``sin(p / temperature^(2i / dim))`` and channel ``2i + 1`` the cosine of the same angle (an
+    odd ``dim`` drops the last cosine), so the dot product of two rows depends only on the positions' difference.
+    """
+    half = torch.arange(0, dim, 2, dtype=torch.float32, device=positions.device)
+    angles = positions.float()[:, None] / temperature ** (half / dim)[None, :]
+    return torch.stack((angles.sin(), angles.cos()), dim=2).flatten(1)[:, :dim]
+
+
+def sinusoidal_temporal_pe(num_frames: int, dim: int, device: torch.device | str = "cpu",
+                           dtype: torch.dtype = torch.float32) -> "TemporalPE":
+    """The weight-free temporal PE of a bank of ``T = num_frames`` frames (``docs/memory-ablations.md``).
+
+    Bank position ``j`` gets :func:`sinusoidal_rows` of ``j``; the current frame, which would enter the bank next,
+    gets the row of position ``T``, so the query-key term depends on how many positions back a memory frame is.
+
+    Returns:
+        A :class:`TemporalPE` with ``current`` ``[1, dim]`` and ``memory`` ``[T, dim]``.
+    """
+    if num_frames < 1:
+        raise ValueError(f"temporal embedding needs at least one memory frame, got {num_frames}")
+    rows = sinusoidal_rows(torch.arange(num_frames + 1, device=device), dim).to(dtype)
+    return TemporalPE(current=rows[num_frames:], memory=rows[:num_frames])
+
+
 @dataclass(frozen=True)
 class TemporalPE:
     """The temporal embedding as one propagation uses it.
