@@ -254,7 +254,9 @@ def make_scene(rng: np.random.Generator, frames: int, height: int, width: int, p
                                rng.uniform(radius * 1.3, width - radius * 1.3)])
             if all(np.linalg.norm(centre - b.centre) > 0.9 * (radius + b.radius) for b in blobs):
                 break
-        colours = (_vivid_colour(rng, hue0 + k / count), _vivid_colour(rng, hue0 + k / count + 0.5))
+        # Hues spread over the whole wheel, primary and secondary of different objects never equal: with
+        # `k / count + 0.5` two objects swapped one colour pair, and a model could not tell them apart.
+        colours = (_vivid_colour(rng, hue0 + k / count), _vivid_colour(rng, hue0 + (k + 0.5) / count))
         blobs.append(_make_blob(rng, k + 1, radius, centre, colours, height, width, unit))
     if events is None:
         extra = {e: p for e, p in EXTRA_EVENT_PROB.items() if e != "exit" or count > 1}

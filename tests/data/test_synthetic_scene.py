@@ -1,6 +1,7 @@
 """Each kind of synthetic event: generate a scene with only that event and check what the labels show."""
 from __future__ import annotations
 
+import colorsys
 import dataclasses
 
 import cv2
@@ -198,3 +199,17 @@ def test_camera(seed: int) -> None:
     view = scene.background[margin + shifts[t][0]:margin + shifts[t][0] + H, margin + shifts[t][1]:margin + shifts[t][1] + W]
     image, label = _render(_alone(scene, obj), t)
     assert np.array_equal(image[label == 0], view[label == 0])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_objects_never_share_a_hue(seed: int) -> None:
+    """Labelled objects of one video differ in the hues of both colours (two objects once swapped one hue pair)."""
+    scene = make_scene(np.random.default_rng([seed, 11]), T, H, W, "recolour", events=set())
+    objects = [blob for blob in scene.blobs if blob.obj_id > 0]
+    hues = [[colorsys.rgb_to_hsv(*(np.asarray(c) / 255.0))[0] for c in blob.colours] for blob in objects]
+    for i in range(len(objects)):
+        for j in range(i + 1, len(objects)):
+            for a in hues[i]:
+                for b in hues[j]:
+                    distance = min(abs(a - b), 1 - abs(a - b))
+                    assert distance > 0.1, (seed, objects[i].obj_id, objects[j].obj_id, a, b)
