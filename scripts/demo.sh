@@ -74,6 +74,23 @@ if [ "$DEMO_TRAIN" = 0 ]; then
     [ -f "$DATA_ARGS_FILE" ] || fail "$DATA_ARGS_FILE is missing: it holds the demo model's data settings"
 fi
 
+# DEMO_OUT is the demo's own folder: it replaces its train/ and results/ folders on every run, so it refuses a
+# folder that holds anything it did not write (marked by .aot_plus_demo, or only the names a demo run creates).
+DEMO_MARK="$DEMO_OUT/.aot_plus_demo"
+if [ -d "$DEMO_OUT" ] && [ ! -e "$DEMO_MARK" ]; then
+    for entry in "$DEMO_OUT"/* "$DEMO_OUT"/.[!.]*; do
+        [ -e "$entry" ] || continue
+        case "$(basename "$entry")" in
+            data|logs|train|results|memory_policies.png) ;;
+            *) fail "DEMO_OUT: '$DEMO_OUT' holds '$(basename "$entry")', which the demo did not write; choose a new or empty folder" ;;
+        esac
+    done
+elif [ -e "$DEMO_OUT" ] && [ ! -d "$DEMO_OUT" ]; then
+    fail "DEMO_OUT: '$DEMO_OUT' is a file, expected a folder"
+fi
+mkdir -p "$DEMO_OUT"
+touch "$DEMO_MARK"
+
 if [ "${DEMO_SKIP_INSTALL:-0}" != 1 ]; then
     step "setting up $VENV"
     if [ ! -x "$VENV/bin/python" ]; then

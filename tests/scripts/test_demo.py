@@ -57,3 +57,20 @@ def test_short_training_demo_segments_and_prints_the_policy_table(tmp_path):
     foreground = [int((np.array(Image.open(p)) > 0).sum()) for p in predicted]
     assert len(foreground) >= 10
     assert sum(f > 0 for f in foreground) >= 0.8 * len(foreground), foreground
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the demo is a bash script")
+def test_demo_refuses_an_output_folder_holding_other_files(tmp_path):
+    out = tmp_path / "mine"
+    (out / "results").mkdir(parents=True)
+    precious = out / "thesis.tex"
+    precious.write_text("do not delete")
+    kept = out / "results" / "old.txt"
+    kept.write_text("mine too")
+    env = dict(os.environ, VENV=sys.prefix, DEMO_SKIP_INSTALL="1", DEMO_OUT=str(out))
+    done = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0
+    assert "thesis.tex" in done.stderr and "DEMO_OUT" in done.stderr
+    assert precious.read_text() == "do not delete" and kept.read_text() == "mine too"
+    assert not (out / ".aot_plus_demo").exists()
