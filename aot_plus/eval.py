@@ -21,10 +21,8 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
-                                        load_experiment, parse)
-from aot_plus.inference.distributed import dist_info_from_env
+                                        load_experiment, parse, run_ranked_cli, setup_rank_logging)
 from aot_plus.inference.runner import DATASETS, EvalJob, evaluate_dataset
-from aot_plus.interrupts import run_cli
 
 log = logging.getLogger("aot_plus.eval")
 
@@ -67,17 +65,14 @@ class _FrameBar:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
-    rank = dist_info_from_env().rank
-    return run_cli(_main, argv, prefix=f"[rank {rank}] " if rank else "",
-                   survives="finished sequence folders are kept; the same command continues the run")
+    return run_ranked_cli(_main, argv,
+                          survives="finished sequence folders are kept; the same command continues the run")
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parse(parser, argv)
-    info = dist_info_from_env()
-    prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
-    logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)
+    info, prefix = setup_rank_logging()
     cfg = load_experiment(args)
     checkpoint = check_checkpoint(parser, args.ckpt)
     job = EvalJob(args.dataset, args.split, args.output, checkpoint, tuple(args.sequences), overwrite=args.overwrite,

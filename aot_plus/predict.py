@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, check_checkpoint, load_experiment,
@@ -27,6 +28,7 @@ from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, chec
 from aot_plus.inference.distributed import DistInfo, configure_process, select_device
 from aot_plus.inference.frame_source import FrameSource
 from aot_plus.inference.model_loading import load_model
+from aot_plus.inference.empty_watch import EmptyMaskWatch
 from aot_plus.inference.predictor import VideoPredictor
 from aot_plus.inference.video_io import OverlayVideoWriter, overlay, read_first_mask
 from aot_plus.inference.writer import ResultsLayout, SequenceWriter
@@ -67,6 +69,7 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
     """
     source = FrameSource(video)
     first_mask = read_first_mask(mask_path, source.first_frame_size(), source.first_frame, binary=binary_mask)
+    watch = EmptyMaskWatch(np.unique(first_mask), cfg.eval.empty_mask_warn_frames, str(video))
     manifest = claim_outputs(output, "aot_plus.predict", inputs=[video, mask_path], files={"overlay": overlay_path},
                              force=force_output)
     configure_process(cfg.eval.seed, cfg.eval.num_threads)
@@ -83,6 +86,8 @@ def predict(cfg, checkpoint: Optional[Path], video: Path, mask_path: Path, outpu
         with SequenceWriter(layout, output.name, threads=cfg.eval.writer_threads, merge=True) as writer:
             for result in predictor.propagate_in_video():
                 writer.write_result(predictor.frame_name(result.frame_idx), result, per_object)
+                if result.frame_idx:
+                    watch.update(result.frame_idx, result.label)
                 if movie is not None:
                     movie.write(overlay(predictor.current_image, result.label, cfg.eval.overlay_alpha))
                 count += 1

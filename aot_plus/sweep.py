@@ -38,14 +38,13 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from aot_plus.config import ConfigError, load_config, to_dict
 from aot_plus.inference.cli_args import (USER_ERRORS, add_common_arguments, add_dataset_arguments, check_checkpoint,
-                                        parse)
-from aot_plus.inference.distributed import DistInfo, dist_info_from_env
+                                        parse, run_ranked_cli, setup_rank_logging)
+from aot_plus.inference.distributed import DistInfo
 from aot_plus.inference.results_folder import results_key
 from aot_plus.inference.runner import (DATASETS, EvalJob, dataset_root,
                                        evaluate_dataset)
 from aot_plus.inference.stats import GIB, read_run_stats
 from aot_plus.io.atomic import atomic_dir, write_text
-from aot_plus.interrupts import run_cli
 from aot_plus.io.ownership import claim_folder, key_differences, read_manifest
 
 log = logging.getLogger("aot_plus.sweep")
@@ -320,17 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
-    rank = dist_info_from_env().rank
-    return run_cli(_main, argv, prefix=f"[rank {rank}] " if rank else "",
-                   survives="finished points are kept; the same command computes the missing ones")
+    return run_ranked_cli(_main, argv, 
+                          survives="finished points are kept; the same command computes the missing ones")
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parse(parser, argv)
-    info = dist_info_from_env()
-    prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
-    logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)
+    info, prefix = setup_rank_logging()
     try:
         axes = [Axis.parse(text) for text in args.axis]
         points = grid(axes)

@@ -7,13 +7,16 @@ one-value option and its part before ``=`` is a dotted name).
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from aot_plus.config.cli import add_config_arguments, config_from_args
 from aot_plus.inference.benchmarks import BENCHMARKS
+from aot_plus.inference.distributed import DistInfo, dist_info_from_env
+from aot_plus.interrupts import run_cli
 from aot_plus.io.atomic import OutputError
 from aot_plus.models.checkpoint import CheckpointError
 from evaluation import EvaluationError
@@ -112,3 +115,26 @@ def check_checkpoint(parser: argparse.ArgumentParser, ckpt: str) -> Optional[Pat
     if not path.is_file():
         parser.exit(2, f"error: checkpoint file {path} does not exist (--ckpt)\n")
     return path
+
+
+def run_ranked_cli(main: Callable[[Optional[Sequence[str]]], int], argv: Optional[Sequence[str]],
+                   survives: str) -> int:
+    """Run a CLI that torchrun may start on several ranks: a stop is one line, prefixed with the rank after rank 0.
+
+    Returns:
+        ``main``'s status, or 128 + the signal number after Ctrl-C or SIGTERM.
+    """
+    rank = dist_info_from_env().rank
+    return run_cli(main, argv, prefix=f"[rank {rank}] " if rank else "", survives=survives)
+
+
+def setup_rank_logging() -> tuple[DistInfo, str]:
+    """Log INFO lines to stderr, each prefixed with the rank when several processes run.
+
+    Returns:
+        The process's ranks and the prefix (``"[rank r] "``, or empty for a single process) for other messages.
+    """
+    info = dist_info_from_env()
+    prefix = f"[rank {info.rank}] " if info.world_size > 1 else ""
+    logging.basicConfig(level=logging.INFO, format=f"{prefix}%(message)s", stream=sys.stderr)
+    return info, prefix

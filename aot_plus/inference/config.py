@@ -50,6 +50,8 @@ class EvalConfig:
         seed: seed of Python, NumPy and torch at start-up (inference itself has no randomness).
         overlay_alpha: opacity of the object colours in predict's overlay video.
         overlay_fps: frame rate of the overlay video when the input is a folder of frames.
+        empty_mask_warn_frames: predict warns once per object when the model predicts no pixel of it for this
+            many consecutive frames (0: never).
         plots: write ``<output>/plots/<seq>_memory.{png,json}`` (the frame indices in the long-term memory after
             every frame) and, after the metric, ``<seq>_J.png`` (J over time per object).
     """
@@ -78,6 +80,7 @@ class EvalConfig:
     seed: int = 0
     overlay_alpha: float = 0.5
     overlay_fps: float = 10.0
+    empty_mask_warn_frames: int = 10
     plots: bool = False
 
     def __post_init__(self) -> None:
@@ -89,6 +92,8 @@ class EvalConfig:
             raise ValueError(f"eval.max_long_side must be at least 17 pixels, got {self.max_long_side}")
         if not 0.0 <= self.overlay_alpha <= 1.0:
             raise ValueError(f"eval.overlay_alpha must lie in [0, 1], got {self.overlay_alpha}")
+        if self.empty_mask_warn_frames < 0:
+            raise ValueError(f"eval.empty_mask_warn_frames must be >= 0, got {self.empty_mask_warn_frames}")
         if self.read_ahead_frames < 1:
             raise ValueError(f"eval.read_ahead_frames must be >= 1, got {self.read_ahead_frames}")
         if self.writer_threads < 0 or self.metric_workers < 0:

@@ -128,7 +128,7 @@ def segment_sequence(predictor: VideoPredictor, sequence: EvalSequence, layout: 
     finally:
         predictor.close()
     if plots is not None:
-        write_memory_timeline(plots, sequence.name, cfg.memory.policy.name, timeline)
+        write_memory_timeline(plots, sequence.name, cfg.memory.policy.name, timeline, stems)
     return SequenceStats(sequence.name, frames, seconds, meter.peak_bytes())
 
 

@@ -6,7 +6,6 @@ allows it) and ``torch.cuda.max_memory_allocated`` on CUDA (reset per sequence).
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 from dataclasses import dataclass
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 import torch
+
+from aot_plus.io.atomic import write_text
 
 GIB = float(1 << 30)
 
@@ -130,11 +131,7 @@ def write_run_stats(folder: Path, stats: RunStats, memory_kind: str) -> Path:
             "ms_per_frame": 1000.0 * stats.seconds / stats.frames if stats.frames else None,
             "all_frame_fps": stats.all_frame_fps, "all_seq_fps": stats.all_seq_fps,
             "peak_bytes": stats.peak_bytes, "memory_kind": memory_kind}
-    path = Path(folder) / RUN_STATS_FILE
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-    return path
+    return write_text(Path(folder) / RUN_STATS_FILE, json.dumps(data, indent=1))
 
 
 def read_run_stats(folder: Path) -> Optional[dict]:

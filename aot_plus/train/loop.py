@@ -125,11 +125,12 @@ def _run(cfg: Any, ctx: distributed.DistContext, dataset: Any, run_dir: Path,
     trainer = SequenceTrainer(model, cfg.model, cfg.memory, tc)
     engine: torch.nn.Module = trainer
     if ctx.distributed:
-        # DDP copies rank 0's weights and buffers to every rank here; the buffers (frozen BN) never change, so
-        # they are not re-sent at every forward. Some parameters get no gradient in some steps (the identity bank
-        # in sequence training, linear_KMem always), hence find_unused_parameters.
+        # DDP copies rank 0's weights and buffers to every rank here. Frozen BN buffers never change, so they are
+        # not re-sent; BatchNorm that learns (model.freeze_bn false, the from-scratch recipe) gets rank 0's running
+        # statistics at every forward, so all ranks keep identical weights. Some parameters get no gradient in some
+        # steps (the identity bank in sequence training, linear_KMem always), hence find_unused_parameters.
         engine = DistributedDataParallel(trainer, device_ids=[ctx.device] if ctx.device.type == "cuda" else None,
-                                         find_unused_parameters=True, forward_sync_buffers=False)
+                                         find_unused_parameters=True, forward_sync_buffers=not cfg.model.freeze_bn)
     ema = ModelEma(model, tc.ema_decay) if tc.ema and ctx.is_main else None
     optimizer = build_optimizer(model, tc)
     use_amp = tc.amp and ctx.device.type == "cuda"
@@ -179,6 +180,10 @@ def _run(cfg: Any, ctx: distributed.DistContext, dataset: Any, run_dir: Path,
     finally:
         stop.restore()
         logger.close()
+    if ctx.distributed and not cfg.model.freeze_bn:
+        # the last forward updated each rank's running statistics from its own batch: take rank 0's (the saved ones)
+        for buffer in model.buffers():
+            torch.distributed.broadcast(buffer, src=0)
     digest = weights_digest(model)
     if len(set(distributed.all_gather_objects(digest))) > 1:
         log.error("the ranks ended with different weights; check the DDP setup")
@@ -199,7 +204,8 @@ def weights_digest(model: torch.nn.Module) -> str:
     for name, value in model.state_dict().items():
         tensor = value.detach().cpu().contiguous()
         sha.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        sha.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        # reshape(-1) first: a 0-dim tensor (BatchNorm's num_batches_tracked) cannot be viewed as bytes
+        sha.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return sha.hexdigest()
 
 

@@ -32,7 +32,9 @@ def test_sample_tensors(synthetic_root: Path) -> None:
         assert 1 <= obj_num <= 10 and values <= set(range(obj_num + 1)) | {255}
         assert set(torch.unique(sample["labels"][0]).tolist()) - {0, 255} == set(range(1, obj_num + 1))
         assert isinstance(sample["seq_name"], str) and sample["frame_num"] == 6
-        assert -3.0 < float(sample["images"].min()) and float(sample["images"].max()) < 3.0
+        # ImageNet-normalised pixels lie in [-2.2, 2.7]; the bicubic rescale is not clipped (as in the reference), so
+        # the sharp, saturated edges of the synthetic objects overshoot a little
+        assert -4.0 < float(sample["images"].min()) and float(sample["images"].max()) < 4.0
 
 
 def test_reproducible_by_seed_epoch_and_workers(synthetic_root: Path) -> None:

@@ -49,9 +49,9 @@ def test_resume_auto_refuses_changed_config_and_fresh_start_refuses_used_folder(
     run = tmp_path / "run"
     base = ["--config", str(SYNTHETIC_CONFIG), *fast_overrides(synthetic_root, run, 2)]
     assert main(base) == 0
-    assert main(base + ["train.total_steps=4", "train.lr=0.001", "--resume", "auto"]) == 2
+    assert main(base + ["train.total_steps=4", "train.lr=0.002", "--resume", "auto"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: --resume auto: ") and "train.lr: " in err and "-> 0.001" in err
+    assert err.startswith("error: --resume auto: ") and "train.lr: " in err and "-> 0.002" in err
     assert "train.output_dir" in err and "--resume PATH" in err
     assert main(base) == 2  # a fresh start would prune the run's checkpoints
     assert "already holds checkpoints" in capsys.readouterr().err
