@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
-    return run_ranked_cli(_main, argv, 
+    return run_ranked_cli(_main, argv,
                           survives="finished points are kept; the same command computes the missing ones")
 
 
