@@ -1,8 +1,9 @@
 """FrameStep: the compiled frame step equals the eager one and is not recompiled as a static bank fills.
 
-With inductor the kernels round differently (about 1e-6 here), which can flip an RMem eviction where the tiny
-random model's scores nearly tie; the inductor test therefore runs FIFO through the session and checks the
-attention-mass graph by a direct call on the filled bank.
+Compiled kernels round differently from eager ones (about 1e-6 here, with inductor and with aot_eager's
+decompositions alike, depending on the thread count), which can flip an RMem eviction where the tiny random
+model's scores nearly tie; the tests therefore run FIFO through the session and check the attention-mass graph
+that RMem reads by a direct call on the filled bank.
 """
 import copy
 
@@ -12,7 +13,7 @@ from torch._dynamo.utils import counters
 
 from aot_plus.engine import VideoSession
 from aot_plus.engine.frame_step import FrameStep
-from aot_plus.memory import FifoConfig, MemoryConfig, RMemConfig
+from aot_plus.memory import FifoConfig, MemoryConfig
 from aot_plus.models import ModelConfig, build_model
 
 SIZE = 33
@@ -70,7 +71,7 @@ def _check(model, backend, policy, device="cpu", dtype=None, atol=1e-5):
 
 
 def test_traced_frame_step_equals_eager_without_recompiling(model):
-    _check(model, "aot_eager", RMemConfig())
+    _check(model, "aot_eager", FifoConfig())
 
 
 @pytest.mark.slow
