@@ -111,7 +111,9 @@ def train(cfg: Any, resume: Optional[str] = None, force_output: bool = False) ->
         raise StartupError(str(err)) from err
     try:
         with torch_settings(tc, ctx):
-            return _run(cfg, ctx, dataset, run_dir, resume_path)
+            result = _run(cfg, ctx, dataset, run_dir, resume_path)
+        distributed.barrier()  # no rank leaves the group while another is still in a collective
+        return result
     finally:
         distributed.cleanup()
 
@@ -178,6 +180,7 @@ def _run(cfg: Any, ctx: distributed.DistContext, dataset: Any, run_dir: Path,
                 raise stop.interrupted(f"at step {step}; checkpoint {last_ckpt or 'saved by rank 0'}; continue "
                                        "with --resume auto")
     finally:
+        batches.close()  # stops the DataLoader's worker processes before the process group goes away
         stop.restore()
         logger.close()
     if ctx.distributed and not cfg.model.freeze_bn:
