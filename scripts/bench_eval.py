@@ -73,6 +73,41 @@ def _build_sequence(job: tuple[Path, str, str, Path, tuple[int, int], int]) -> N
         _resize_png(fixture / "predictions" / source / f"{stem}.png", predictions / f"{t:05d}.png", size)
 
 
+BENCH_MARK = ".aot_plus_bench"
+
+
+def replace_bench_folder(out: Path) -> None:
+    """Empty ``out`` for a new build; refuses (one line, exit 1) a folder holding files a benchmark did not write.
+
+    A benchmark's folder carries :data:`BENCH_MARK` (or ``stamp.json``, written by earlier versions).
+    """
+    if out.exists():
+        owned = (out / BENCH_MARK).exists() or (out / "stamp.json").is_file()
+        if not out.is_dir() or (any(out.iterdir()) and not owned):
+            raise SystemExit(f"--out {out}: holds files this benchmark did not write; choose a new or empty folder")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / BENCH_MARK).touch()
+
+
+def report(fields: dict, runs: dict[str, dict], json_path: Optional[Path]) -> int:
+    """Print (and write to ``json_path``) ``fields`` plus the runs' times, whether their CSVs are identical and the
+    speed-up over the official tool; returns the exit status (1 when the CSVs differ)."""
+    reference = next(iter(runs.values()))["csvs"]
+    identical = all(run["csvs"] == reference for run in runs.values())
+    summary = {**fields, "cpu_count": os.cpu_count(), "csvs_identical": identical,
+               "runs": {name: {k: round(v, 3) for k, v in run.items() if k != "csvs"} for name, run in runs.items()}}
+    if "official" in runs:
+        official = runs["official"]["seconds"]
+        summary["speedup_vs_official"] = {name: round(official / run["seconds"], 2)
+                                          for name, run in runs.items() if name != "official"}
+    text = json.dumps(summary, indent=2)
+    sys.stdout.write(text + "\n")
+    if json_path is not None:
+        json_path.write_text(text + "\n")
+    return 0 if identical else 1
+
+
 def build_dataset(out: Path, sequences: int, size: tuple[int, int], frames: int, jobs: int) -> None:
     """Write the scaled dataset (``out/dataset``) and predictions (``out/results``), reusing a previous build."""
     stamp = out / "stamp.json"
@@ -80,8 +115,7 @@ def build_dataset(out: Path, sequences: int, size: tuple[int, int], frames: int,
     if stamp.is_file() and json.loads(stamp.read_text()) == params:
         logger.info("reusing the dataset in %s", out)
         return
-    if out.exists():
-        shutil.rmtree(out)
+    replace_bench_folder(out)
     sources = (FIXTURE / "dataset" / "ImageSets" / "val.txt").read_text().split()
     names = [f"{sources[i % len(sources)]}_{i:03d}" for i in range(sequences)]
     work = [(FIXTURE, sources[i % len(sources)], names[i], out, size, frames) for i in range(sequences)]
@@ -139,26 +173,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         command = [sys.executable, "-c", OFFICIAL_LAUNCH, "--results_path", str(results)]
         runs["official"] = timed_run(command + ["--dataset_path", str(dataset), "--re"], args.official, results)
 
-    reference = next(iter(runs.values()))["csvs"]
-    identical = all(run["csvs"] == reference for run in runs.values())
-    summary = {
-        "sequences": args.sequences,
-        "size": args.size,
-        "annotated_frames": sum(1 for _ in (dataset / "Annotations").glob("*/*.png")),
-        "cpu_count": os.cpu_count(),
-        "csvs_identical": identical,
-        "runs": {name: {k: round(v, 3) for k, v in run.items() if k != "csvs"} for name, run in runs.items()},
-    }
-    if "official" in runs:
-        official = runs["official"]["seconds"]
-        summary["speedup_vs_official"] = {
-            name: round(official / run["seconds"], 2) for name, run in runs.items() if name != "official"
-        }
-    text = json.dumps(summary, indent=2)
-    sys.stdout.write(text + "\n")
-    if args.json is not None:
-        args.json.write_text(text + "\n")
-    return 0 if identical else 1
+    annotated = sum(1 for _ in (dataset / "Annotations").glob("*/*.png"))
+    return report({"sequences": args.sequences, "size": args.size, "annotated_frames": annotated}, runs, args.json)
 
 
 if __name__ == "__main__":

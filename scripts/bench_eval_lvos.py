@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_eval import REPO, timed_run  # noqa: E402
+from bench_eval import REPO, replace_bench_folder, report, timed_run  # noqa: E402
 
 logger = logging.getLogger("bench_eval_lvos")
 CSV_NAMES = ("global_results-valid.csv", "per-sequence_results-valid.csv")
@@ -98,8 +97,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     width, height = (int(v) for v in args.size.lower().split("x"))
-    if args.out.exists():
-        shutil.rmtree(args.out)
+    replace_bench_folder(args.out)
     build_split(args.out, args.videos, args.frames, args.objects, (width, height), args.seed)
     split, results, unseen = args.out / "valid", args.out / "results", args.out / "unseen_videos.txt"
 
@@ -117,22 +115,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    "--results_path", str(results), "--mp_nums", "1"]
         runs["official"] = timed_run(command, toolkit, results, CSV_NAMES)
 
-    reference = next(iter(runs.values()))["csvs"]
-    identical = all(run["csvs"] == reference for run in runs.values())
-    summary = {
-        "videos": args.videos, "size": args.size, "objects_per_video": args.objects,
-        "annotated_frames": sum(1 for _ in (split / "Annotations").glob("*/*.png")),
-        "cpu_count": os.cpu_count(), "csvs_identical": identical,
-        "runs": {name: {k: round(v, 3) for k, v in run.items() if k != "csvs"} for name, run in runs.items()},
-    }
-    if "official" in runs:
-        summary["speedup_vs_official"] = {name: round(runs["official"]["seconds"] / run["seconds"], 2)
-                                          for name, run in runs.items() if name != "official"}
-    text = json.dumps(summary, indent=2)
-    sys.stdout.write(text + "\n")
-    if args.json is not None:
-        args.json.write_text(text + "\n")
-    return 0 if identical else 1
+    annotated = sum(1 for _ in (split / "Annotations").glob("*/*.png"))
+    return report({"videos": args.videos, "size": args.size, "objects_per_video": args.objects,
+                   "annotated_frames": annotated}, runs, args.json)
 
 
 if __name__ == "__main__":
