@@ -76,13 +76,21 @@ def _build_sequence(job: tuple[Path, str, str, Path, tuple[int, int], int]) -> N
 BENCH_MARK = ".aot_plus_bench"
 
 
+def _is_old_stamp(path: Path) -> bool:
+    """True for the ``stamp.json`` earlier versions wrote (its exact keys), not for any file of that name."""
+    try:
+        return set(json.loads(path.read_text())) == {"sequences", "size", "frames"}
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def replace_bench_folder(out: Path) -> None:
     """Empty ``out`` for a new build; refuses (one line, exit 1) a folder holding files a benchmark did not write.
 
     A benchmark's folder carries :data:`BENCH_MARK` (or ``stamp.json``, written by earlier versions).
     """
     if out.exists():
-        owned = (out / BENCH_MARK).exists() or (out / "stamp.json").is_file()
+        owned = (out / BENCH_MARK).exists() or _is_old_stamp(out / "stamp.json")
         if not out.is_dir() or (any(out.iterdir()) and not owned):
             raise SystemExit(f"--out {out}: holds files this benchmark did not write; choose a new or empty folder")
         shutil.rmtree(out)

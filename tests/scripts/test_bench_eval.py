@@ -48,3 +48,16 @@ def test_report_flags_different_csvs_and_the_speed_up(bench_eval, tmp_path, caps
     assert summary["size"] == "4x4" and json.loads(capsys.readouterr().out) == summary
     runs["official"]["csvs"] = {"a.csv": "2"}
     assert bench_eval.report({}, runs, None) == 1
+
+
+def test_a_user_file_named_stamp_json_does_not_make_a_folder_its_own(bench_eval, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "stamp.json").write_text('{"experiment": "mine"}')
+    (out / "data.csv").write_text("keep")
+    with pytest.raises(SystemExit, match="did not write"):
+        bench_eval.replace_bench_folder(out)
+    assert (out / "data.csv").read_text() == "keep"
+    (out / "stamp.json").write_text('{"sequences": 2, "size": [64, 48], "frames": 4}')
+    bench_eval.replace_bench_folder(out)  # the stamp an earlier version of the benchmark wrote
+    assert not (out / "data.csv").exists()
