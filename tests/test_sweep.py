@@ -1,6 +1,7 @@
 """``python -m aot_plus.sweep``: a 2 x 2 grid on tiny synthetic data, killed after its first point and resumed."""
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -16,7 +17,7 @@ import torch
 from aot_plus.config import load_config
 from aot_plus.data.synthetic import generate_dataset
 from aot_plus.models import build_model
-from aot_plus.sweep import Axis, grid, main, markdown_table, numeric_axis
+from aot_plus.sweep import Axis, Point, cfg_of, grid, main, markdown_table, numeric_axis
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "models" / "rmem_aott.yaml"
@@ -58,6 +59,16 @@ def test_axes_and_grid():
     table = markdown_table(axes[:1], [row, {**row, "memory": "rmem", "J": None}], "peak RSS")
     assert table.splitlines()[2] == "| fifo | 50.0 | 25.0 | 1.00 | 3.00 |"
     assert table.splitlines()[3] == "| rmem | 50.0 | - | 1.00 | 3.00 |"
+
+
+def test_base_overrides_survive_an_axis_that_selects_their_section():
+    """``memory.long_term_gap=1`` on the command line holds at every point of ``--axis memory=fifo,...`` (the
+    axis's later ``memory=fifo`` selection used to reset the whole memory section, gap included)."""
+    base = argparse.Namespace(config=CONFIG, overrides=BASE)
+    for policy in ("fifo", "drop_newest"):
+        cfg = cfg_of(base, Point((f"memory={policy}", "memory.max_recent_frames=2")))
+        assert cfg.memory.policy.name == policy and cfg.memory.max_recent_frames == 2
+        assert (cfg.memory.long_term_gap.mode, cfg.memory.long_term_gap.value) == ("fixed", 1)
 
 
 def test_killed_sweep_resumes_with_only_the_missing_points(data_and_checkpoint, tmp_path, caplog, capsys):

@@ -273,15 +273,25 @@ def configs_root(path: Optional[Union[str, os.PathLike]] = None) -> Path:
 
 
 def apply_overrides(tree: dict[str, Any], overrides: Iterable[str], schema: type, root: Path) -> dict[str, Any]:
-    """Apply ``a.b=value`` and ``section=NAME`` overrides to a merged tree."""
+    """Apply ``a.b=value`` and ``section=NAME`` overrides to a merged tree.
+
+    Section selections (``memory=rmem``: the whole section from ``configs/memory/rmem.yaml``) are applied first,
+    then the ``key=value`` overrides, each kind in the order given. So ``memory.long_term_gap=2 memory=fifo`` keeps
+    the gap 2 (a selection coming later used to discard it silently), and a sweep's ``--axis memory=fifo,rmem``
+    keeps the ``memory.*`` values of its base overrides.
+    """
     section_types = {f.name: f.type for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else {}
+    parsed = []
     for item in overrides:
         key, sep, text = item.partition("=")
         key = key.strip().lstrip("-")
         if not sep or not key:
             raise ConfigError(f"override {item!r}: expected key=value")
         value = yaml.safe_load(text) if text.strip() else None
-        if "." not in key and key in section_types and isinstance(value, str):
+        is_selection = "." not in key and key in section_types and isinstance(value, str)
+        parsed.append((not is_selection, item, key, value))
+    for is_key_value, item, key, value in sorted(parsed, key=lambda entry: entry[0]):
+        if not is_key_value:
             file = root / SECTION_DIRS.get(key, key) / f"{value}.yaml"
             if not file.is_file():
                 raise ConfigError(f"override {item!r}: no config file {file}")
@@ -313,7 +323,8 @@ def load_config(path: Optional[Union[str, os.PathLike]], overrides: Iterable[str
 
     Args:
         path: a YAML file (full tree, may use ``_base_``), or None.
-        overrides: ``dotted.key=value`` / ``section=NAME`` strings, applied in order.
+        overrides: ``dotted.key=value`` / ``section=NAME`` strings: the selections first, then the key=value ones,
+            each in order (:func:`apply_overrides`).
         schema: the dataclass of the whole tree; defaults to :class:`aot_plus.config.schema.ExperimentConfig`.
     """
     if schema is None:

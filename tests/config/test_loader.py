@@ -82,6 +82,21 @@ def test_section_swap_override(tmp_path):
         load_config(exp, ["memory=missing"], schema=Root)
 
 
+def test_section_selections_apply_before_key_overrides_whatever_their_order(tmp_path):
+    """``memory.capacity=5 memory=scored`` keeps the 5 (the later selection used to discard it), key overrides keep
+    their own order among themselves, and two selections of one section keep the last."""
+    write(tmp_path / "configs/memory/scored.yaml", "memory:\n  capacity: 3\n  policy: {name: scored}\n")
+    write(tmp_path / "configs/memory/plain.yaml", "memory:\n  capacity: 7\n  policy: {name: plain}\n")
+    exp = write(tmp_path / "configs/exp.yaml", "model: {heads: 2}\n")
+    cfg = load_config(exp, ["memory.capacity=5", "memory=scored", "memory.policy.offset=2"], schema=Root)
+    assert cfg.memory.capacity == 5 and cfg.memory.policy == ScoredCfg(offset=2)
+    assert load_config(exp, ["memory=scored", "memory.capacity=5"], schema=Root).memory.capacity == 5
+    assert load_config(exp, ["memory.capacity=5", "memory.capacity=6", "memory=scored"],
+                       schema=Root).memory.capacity == 6
+    both = load_config(exp, ["memory=scored", "memory.keep_first=0", "memory=plain"], schema=Root)
+    assert both.memory.capacity == 7 and both.memory.keep_first == 0 and both.memory.policy == PlainCfg()
+
+
 def test_unknown_key_names_key_file_and_suggestion(tmp_path):
     exp = write(tmp_path / "exp.yaml", "memory:\n  capacty: 3\n")
     with pytest.raises(ConfigError) as err:
