@@ -3,14 +3,18 @@
 
 Writes ``global_results-<set>.csv`` and ``per-sequence_results-<set>.csv`` into R (or reuses them when
 both exist, unless ``--re``), prints both tables on stdout and shows progress on stderr. Bad input ends
-with one ``error: ...`` line on stderr and exit status 2.
+with one ``error: ...`` line on stderr and exit status 2. Ctrl-C or SIGTERM stops the workers and ends with one
+``interrupted by SIG...`` line and exit status 128 + the signal number; the CSVs are written only when complete,
+so an interrupted run leaves the results folder as it was.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Optional, Sequence
 
 from tqdm import tqdm
@@ -82,8 +86,35 @@ class _ProgressBar:
             self._bar = None
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C's KeyboardInterrupt."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status (128 + the signal number after Ctrl-C or SIGTERM)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()  # signals reach only that one
+    previous = signal.signal(signal.SIGTERM, _raise_stopped) if in_main_thread else None
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as stop:
+        signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
+        sys.stderr.write(f"interrupted by {signal.Signals(signum).name}; the CSVs are written only by a complete "
+                         "run: rerun the same command\n")
+        return 128 + signum
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.workers < 1:

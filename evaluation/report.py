@@ -6,13 +6,15 @@ written to temporary files first and then moved into place.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
 import os
+import signal
 import tempfile
 from dataclasses import dataclass
-from typing import Literal, Optional, Sequence, Union
+from typing import Iterator, Literal, Optional, Sequence, Union
 
 import numpy as np
 
@@ -263,7 +265,22 @@ def write_report(report: Report, results_path: PathLike, subset: str) -> tuple[s
             os.unlink(temp)
         raise
     mode = _file_mode()
-    for temp, target in zip(reversed(temps), reversed(targets)):
-        os.chmod(temp, mode)
-        os.replace(temp, target)
+    with _signals_deferred():  # a Ctrl-C between the two renames would pair a new table with an old one
+        for temp, target in zip(reversed(temps), reversed(targets)):
+            os.chmod(temp, mode)
+            os.replace(temp, target)
     return targets
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (delivered on exit) where the platform can; otherwise do nothing."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

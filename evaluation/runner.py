@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -89,6 +91,32 @@ def _score_serial(tasks: list[Any], progress: Optional[ProgressCallback], scorer
 def _init_worker() -> None:
     # One process per core already: OpenCV's own threads would only compete with the other workers.
     cv2.setNumThreads(1)
+    # Ctrl-C reaches the whole process group: only the main process answers it (it stops the workers), so the
+    # terminal shows one line instead of a traceback per worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ignore_sigint() -> Any:
+    """Ignore SIGINT in this process (main thread only); returns what :func:`_restore_sigint` puts back."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _restore_sigint(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now (an interrupt): their sequences are dropped, and nothing of theirs was written.
+
+    ``ProcessPoolExecutor`` (before Python 3.14's ``terminate_workers``) has no public way to stop running jobs;
+    without this, ``shutdown`` would wait for every running sequence to finish.
+    """
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
 
 
 def _score_parallel(tasks: list[Any], workers: int, progress: Optional[ProgressCallback], scorer: Scorer) -> list[Any]:
@@ -100,7 +128,15 @@ def _score_parallel(tasks: list[Any], workers: int, progress: Optional[ProgressC
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                mp_context=multiprocessing.get_context("spawn"))
     try:
-        pending: dict[Future[Any], int] = {pool.submit(scorer, tasks[i]): i for i in order}
+        pending: dict[Future[Any], int] = {}
+        # The workers start while the jobs are submitted; they inherit an ignored SIGINT, so a Ctrl-C while one
+        # is still importing does not print its traceback (the main process's handler is back right after).
+        previous = _ignore_sigint()
+        try:
+            for i in order:
+                pending[pool.submit(scorer, tasks[i])] = i
+        finally:
+            _restore_sigint(previous)
         while pending:
             done, _ = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
@@ -108,6 +144,9 @@ def _score_parallel(tasks: list[Any], workers: int, progress: Optional[ProgressC
                 results[index] = future.result()
                 if progress is not None:
                     progress(sum(r is not None for r in results), len(tasks), tasks[index].name)
+    except KeyboardInterrupt:
+        _stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return [r for r in results if r is not None]

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,3 +84,48 @@ def test_cli_lvos_metric_and_unseen_list(tmp_path):
     missing = cli("--results_path", str(results), "--dataset_path", str(split), "--set", "valid", "--metric", "lvos",
                   "--unseen_list", str(tmp_path / "nope.txt"), "--re")
     assert missing.returncode == 2 and missing.stderr.strip().splitlines()[-1].startswith("error: unseen-video list")
+
+
+def _busy_dataset(make_dataset):
+    """Enough sequences that scoring outlasts the workers' start-up: 12 videos of 30 random 240 x 320 frames."""
+    rng = np.random.default_rng(0)
+    videos = {f"video{i:02d}": [rng.integers(0, 3, size=(240, 320), dtype=np.uint8) for _ in range(30)]
+              for i in range(12)}
+    return make_dataset(videos, videos)
+
+
+@pytest.mark.parametrize("signum, whole_group", [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["ctrl-c-to-the-process-group", "sigterm-to-the-main-process"])
+def test_cli_interrupted_while_scoring_ends_with_one_line_and_writes_nothing(make_dataset, signum, whole_group):
+    dataset, results = _busy_dataset(make_dataset)
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evaluation", "--results_path", str(results), "--dataset_path", str(dataset),
+         "--workers", "2"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    seen = ""
+    while "Evaluating" not in seen:  # the progress bar appears when the workers are started
+        char = process.stderr.read(1)
+        assert char, f"the evaluation ended before scoring: {seen}"
+        seen += char
+    if whole_group:  # what a terminal's Ctrl-C does: every process of the group gets SIGINT
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    out, err = process.communicate(timeout=120)
+    err = seen + err
+    assert process.returncode == 128 + signum, err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert err.rstrip().splitlines()[-1].endswith(
+        f"interrupted by {signal.Signals(signum).name}; the CSVs are written only by a complete run: "
+        "rerun the same command"), err
+    assert out == ""
+    assert sorted(p.name for p in results.iterdir() if not p.is_dir()) == []
+
+
+def test_cli_completes_the_busy_dataset(make_dataset):
+    """The same dataset, uninterrupted, is scored and written: the interrupt tests above stop real work."""
+    dataset, results = _busy_dataset(make_dataset)
+    done = cli("--results_path", str(results), "--dataset_path", str(dataset), "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert len((results / "per-sequence_results-val.csv").read_text().splitlines()) > 12
