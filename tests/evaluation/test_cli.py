@@ -13,10 +13,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run(
-        [sys.executable, "-m", "evaluation", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "evaluation", *args], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120
     )
 
 
@@ -98,10 +101,9 @@ def _busy_dataset(make_dataset):
                          ids=["ctrl-c-to-the-process-group", "sigterm-to-the-main-process"])
 def test_cli_interrupted_while_scoring_ends_with_one_line_and_writes_nothing(make_dataset, signum, whole_group):
     dataset, results = _busy_dataset(make_dataset)
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     process = subprocess.Popen(
         [sys.executable, "-m", "evaluation", "--results_path", str(results), "--dataset_path", str(dataset),
-         "--workers", "2"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--workers", "2"], cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     seen = ""
     while "Evaluating" not in seen:  # the progress bar appears when the workers are started
